@@ -1,0 +1,93 @@
+"""Fixtures shared by every app's tests: the three roles, their API clients, and a clean sandbox."""
+
+import pytest
+
+# Django-dependent imports live inside the fixtures, so the pure-Python tests
+# (STEP sniffing, the converter) can also run without Django.
+
+
+@pytest.fixture(autouse=True)
+def sandbox(settings, tmp_path):
+    """Each test stores files in its own folder and starts with empty rate-limit counters."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # A cache of its own per test: parallel test processes must not share rate-limit counters.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}}
+    # Users are created in almost every test; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Serve static files (the API docs' assets) without running collectstatic first.
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
+def _user(username, role):
+    from partsite.services import user_create
+
+    return user_create(username=username, role=role, password=f"{username}-secret-pw")
+
+
+@pytest.fixture
+def lead(db):
+    return _user("alice", "lead")
+
+
+@pytest.fixture
+def fabricator(db):
+    return _user("bob", "fabricator")
+
+
+@pytest.fixture
+def other_fabricator(db):
+    return _user("dave", "fabricator")
+
+
+@pytest.fixture
+def viewer(db):
+    return _user("carol", "viewer")
+
+
+@pytest.fixture
+def roleless(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("eve", password="eve-secret-pw")
+
+
+def client_for(user):
+    """An API client that authenticates the way integrators do, with an X-API-Key header."""
+    from rest_framework.test import APIClient
+
+    from partsite.services import apikey_create
+
+    _, key = apikey_create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=key)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def as_lead(lead):
+    return client_for(lead)
+
+
+@pytest.fixture
+def as_fabricator(fabricator):
+    return client_for(fabricator)
+
+
+@pytest.fixture
+def as_other_fabricator(other_fabricator):
+    return client_for(other_fabricator)
+
+
+@pytest.fixture
+def as_viewer(viewer):
+    return client_for(viewer)
+
+
+@pytest.fixture
+def anonymous():
+    from rest_framework.test import APIClient
+
+    return APIClient()

@@ -1,0 +1,3 @@
+from partsite.celery import app as celery_app
+
+__all__ = ("celery_app",)
