@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from partsite.models import ApiKey
+from partsite.services import apikey_revoke
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created with `manage.py apikey create` (the key is shown once); here they are reviewed and revoked."""
+
+    list_display = ["id", "user", "name", "lookup", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["user__username", "name", "lookup"]
+    readonly_fields = ["user", "name", "lookup", "created_at", "last_used_at", "revoked_at"]
+    exclude = ["hashed_key"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for api_key in queryset:
+            apikey_revoke(api_key=api_key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")

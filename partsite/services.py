@@ -1,0 +1,46 @@
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from partsite.errors import Conflict, Invalid
+from partsite.models import ApiKey, hash_key
+from partsite.roles import Role, role_group
+
+User = get_user_model()
+
+
+@transaction.atomic
+def user_create(*, username, role, password=None, email=""):
+    """A user in one role. Leads are staff so they can use the admin."""
+    if role not in Role.values:
+        raise Invalid(f"Unknown role {role!r}; choose one of: {', '.join(Role.values)}.")
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict(f"A user named {username!r} already exists.")
+    user = User(username=username, email=email, is_staff=role == Role.LEAD)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    user.groups.add(role_group(role))
+    return user
+
+
+def user_set_role(*, user, role):
+    with transaction.atomic():
+        user.groups.remove(*user.groups.filter(name__in=Role.values))
+        user.groups.add(role_group(role))
+        user.is_staff = role == Role.LEAD or user.is_superuser
+        user.save(update_fields=["is_staff"])
+
+
+def apikey_create(*, user, name=""):
+    """Returns the new row and the key itself, which is never stored or shown again."""
+    lookup, key = ApiKey.generate()
+    api_key = ApiKey.objects.create(user=user, name=name, lookup=lookup, hashed_key=hash_key(key))
+    return api_key, key
+
+
+def apikey_revoke(*, api_key):
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key.refresh_from_db()

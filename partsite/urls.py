@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from partsite import health
+from partsite.api import AuthCheckView
+from parts.api import PartViewSet
+
+router = DefaultRouter()
+router.register("parts", PartViewSet, basename="part")
+
+urlpatterns = [
+    path("health/", health.health, name="health"),
+    path("ready/", health.ready, name="ready"),
+    path("admin/", admin.site.urls),
+    path("api/auth/check/", AuthCheckView.as_view(), name="auth-check"),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[]), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", permission_classes=[]), name="redoc"),
+    path("api/", include(router.urls)),
+    path("api-auth/", include("rest_framework.urls")),
+]
