@@ -1,0 +1,135 @@
+from auditlog.mixins import AuditlogHistoryAdminMixin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.shortcuts import render
+from django.utils.html import format_html
+
+from partsite.errors import DomainError
+from partsite.roles import Role
+from parts import services
+from parts.lifecycle import BADGE_COLOURS, Status
+from parts.models import Part, PartEvent
+
+User = get_user_model()
+
+
+class PartEventInline(admin.TabularInline):
+    model = PartEvent
+    fields = ["created_at", "action", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Timeline"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return Status.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True, groups__name__in=[Role.LEAD, Role.FABRICATOR]).distinct(),
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _bulk(request, queryset, service, **arguments):
+    """Run one service per selected part; report what was done and what was refused."""
+    done, refused = 0, []
+    for part in queryset:
+        try:
+            service(part=part, actor=request.user, **arguments)
+            done += 1
+        except DomainError as error:
+            refused.append(f"{part.part_number}: {error.message}")
+    if done:
+        messages.success(request, f"{done} part{'s' if done != 1 else ''} updated.")
+    for message in refused:
+        messages.error(request, message)
+
+
+def _with_form(request, queryset, form_class, title, service, action_name):
+    """An action that first asks for input on an intermediate page, like Django's delete confirmation."""
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if form.is_valid():
+        _bulk(request, queryset, service, **form.cleaned_data)
+        return None
+    return render(
+        request,
+        "admin/parts/part/action_form.html",
+        {"title": title, "form": form, "parts": queryset, "action_name": action_name,
+         "opts": Part._meta, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME},
+    )
+
+
+@admin.register(Part)
+class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "part_number", "name", "status_badge", "category", "type", "subsystem", "material", "amount",
+        "assignee", "updated_at",
+    ]
+    list_display_links = ["part_number", "name"]
+    list_filter = [StatusFilter, "type", "subsystem", "material", "completed_incorrectly", "assignee"]
+    search_fields = ["part_number", "name", "notes", "subsystem", "material", "assignee__username"]
+    list_select_related = ["assignee"]
+    readonly_fields = [
+        "status_badge", "category", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at",
+        "completed_incorrectly", "created_by", "created_at", "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["part_number", "name", "type", "amount", "notes", "onshape_url"]}),
+        ("Material", {"fields": ["material", "material_thickness", "subsystem"]}),
+        ("Lifecycle", {"fields": readonly_fields[:-3] + ["storage_location"]}),
+        ("Record", {"fields": ["created_by", "created_at", "updated_at"]}),
+    ]
+    inlines = [PartEventInline]
+    actions = ["approve", "assign", "send_back"]
+    show_auditlog_history_link = True
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, part):
+        return format_html(
+            '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;white-space:nowrap">{}</span>',
+            BADGE_COLOURS[part.status], part.get_status_display(),
+        )
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in form.cleaned_data if name in services.EDITABLE_FIELDS}
+        try:
+            if change:
+                services.part_update(part=obj, actor=request.user, **fields)
+            else:
+                created = services.part_create(actor=request.user, **fields)
+                obj.pk, obj.part_number = created.pk, created.part_number
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+
+    @admin.action(description="Approve selected parts")
+    def approve(self, request, queryset):
+        _bulk(request, queryset, services.part_approve)
+
+    @admin.action(description="Assign selected parts to a user")
+    def assign(self, request, queryset):
+        return _with_form(request, queryset, AssignForm, "Assign parts", services.part_assign, "assign")
+
+    @admin.action(description="Send selected parts back to review")
+    def send_back(self, request, queryset):
+        return _with_form(request, queryset, ReasonForm, "Send parts back to review", services.part_send_back,
+                          "send_back")

@@ -1,0 +1,87 @@
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from parts.lifecycle import FABRICATION, Action, Category, Status, Type, category_of
+
+
+def category_q(category):
+    """The filter that selects the parts shown in a category (see lifecycle.category_of)."""
+    if category == Category.REVIEW:
+        return Q(status=Status.PENDING)
+    if category in (Category.COMPLETED, Category.RETIRED):
+        return Q(status=category)
+    return Q(type=category, status__in=FABRICATION)
+
+
+class Part(models.Model):
+    part_number = models.CharField(max_length=64, unique=True, blank=True, help_text="Generated when left blank.")
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=8, choices=Type.choices, default=Type.CNC)
+    material = models.CharField(max_length=100, blank=True)
+    material_thickness = models.CharField(max_length=50, blank=True, help_text='For example "6 mm" or "1/4 in".')
+    subsystem = models.CharField(max_length=100, blank=True)
+    amount = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    notes = models.TextField(blank=True)
+    onshape_url = models.URLField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, editable=False)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_parts",
+        editable=False,
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviewed_parts",
+        editable=False,
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    storage_location = models.CharField(max_length=200, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    completed_incorrectly = models.BooleanField(default=False, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="created_parts", editable=False,
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "type"]),
+            models.Index(fields=["subsystem"]),
+            models.Index(fields=["material"]),
+            models.Index(fields=["-updated_at", "-id"]),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=1), name="part_amount_at_least_one")]
+
+    def __str__(self):
+        return f"{self.part_number} {self.name}"
+
+    @property
+    def category(self):
+        return category_of(self.status, self.type)
+
+
+class PartEvent(models.Model):
+    """One step on a part's timeline: a lifecycle move, who made it, and why."""
+
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    from_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Status.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["part", "created_at"])]
+
+    def __str__(self):
+        return f"{self.part_id} {self.action} {self.from_status} -> {self.to_status}"
+
+
+auditlog.register(Part)

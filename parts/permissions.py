@@ -1,0 +1,59 @@
+"""Who may do what to a part: the one place where that is decided."""
+
+from partsite.errors import NotPermitted
+from partsite.roles import Role, role_of
+from parts.lifecycle import MOVES, Action, Who
+
+_WORKERS = {Role.LEAD, Role.FABRICATOR}
+
+
+def can_view_parts(user):
+    return role_of(user) is not None
+
+
+def can_edit_parts(user):
+    return role_of(user) in _WORKERS
+
+
+def can_delete_parts(user):
+    return role_of(user) == Role.LEAD
+
+
+def can_assign_to(user):
+    """Only people who make parts can be given one."""
+    return role_of(user) in _WORKERS
+
+
+def may_attempt(user, action):
+    """Whether the user's role may ever make this move (ignoring the part's state)."""
+    role = role_of(user)
+    who = MOVES[action].who
+    if role == Role.LEAD:
+        return True
+    return role == Role.FABRICATOR and who in (Who.WORKER, Who.ASSIGNEE)
+
+
+def check_may_attempt(user, action):
+    if not may_attempt(user, action):
+        raise NotPermitted(f"Only {MOVES[action].who.value} may {Action(action).label.lower()} a part.")
+
+
+def check_may_move(user, action, part):
+    """Raise NotPermitted unless the user may make this move on this part now."""
+    check_may_attempt(user, action)
+    if MOVES[action].who == Who.ASSIGNEE and role_of(user) != Role.LEAD and part.assignee_id != user.pk:
+        raise NotPermitted(f"Only the assignee or a lead may {Action(action).label.lower()} this part.")
+
+
+def allowed_actions(user, part):
+    """The moves this user may make on this part in its current state, for buttons and the API."""
+    allowed = []
+    for action, move in MOVES.items():
+        if part.status not in move.sources:
+            continue
+        try:
+            check_may_move(user, action, part)
+        except NotPermitted:
+            continue
+        allowed.append(action.value)
+    return allowed

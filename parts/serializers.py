@@ -1,0 +1,91 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from parts.lifecycle import Category, Status
+from parts.models import Part, PartEvent
+from parts.permissions import allowed_actions
+
+User = get_user_model()
+
+
+class Username(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="username", read_only=True, **kwargs)
+
+
+class PartSerializer(serializers.ModelSerializer):
+    category = serializers.ChoiceField(choices=Category.choices, read_only=True)
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+    assignee = Username()
+    reviewer = Username()
+    created_by = Username()
+    part_number = serializers.CharField(max_length=64, required=False, help_text="Generated when not given.")
+    allowed_actions = serializers.SerializerMethodField(help_text="The moves you may make on this part now.")
+
+    class Meta:
+        model = Part
+        fields = [
+            "id", "part_number", "name", "type", "material", "material_thickness", "subsystem", "amount", "notes",
+            "onshape_url", "status", "category", "assignee", "claimed_at", "reviewer", "reviewed_at",
+            "storage_location", "completed_at", "completed_incorrectly", "created_by", "created_at", "updated_at",
+            "allowed_actions",
+        ]
+        read_only_fields = [
+            "claimed_at", "reviewed_at", "completed_at", "completed_incorrectly", "created_at", "updated_at",
+        ]
+
+    def validate_part_number(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("May not be blank; leave it out to have one generated.")
+        taken = Part.objects.filter(part_number=value)
+        if self.instance:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError(f"Part number {value!r} is already taken.")
+        return value
+
+    def get_allowed_actions(self, part) -> list[str]:
+        return allowed_actions(self.context["request"].user, part)
+
+
+class PartEventSerializer(serializers.ModelSerializer):
+    actor = Username()
+
+    class Meta:
+        model = PartEvent
+        fields = ["id", "action", "from_status", "to_status", "actor", "created_at", "note"]
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True),
+        error_messages={"does_not_exist": "No active user named {value}."},
+    )
+
+
+class UnclaimSerializer(serializers.Serializer):
+    storage_location = serializers.CharField(max_length=200, help_text="Where the unfinished part is kept.")
+
+
+class CompleteSerializer(serializers.Serializer):
+    storage_location = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class StatsBucketSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    amount = serializers.IntegerField()
+
+
+class StatsSerializer(serializers.Serializer):
+    categories = serializers.DictField(child=StatsBucketSerializer())
+    statuses = serializers.DictField(child=StatsBucketSerializer())
+    total = StatsBucketSerializer()

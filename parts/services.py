@@ -1,0 +1,166 @@
+"""Every write to a part. The API, the pages, the admin and commands all call these.
+
+Each move is one transaction: it re-reads the part under a row lock (SQLite runs
+transactions IMMEDIATE, which serialises them the same way), checks the move
+against the lifecycle table, saves, and writes one timeline event.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Length
+from django.utils import timezone
+
+from partsite.errors import Conflict, Invalid, NotPermitted
+from parts import permissions
+from parts.lifecycle import MOVES, Action, Status, illegal_move_message
+from parts.models import Part, PartEvent
+
+User = get_user_model()
+
+EDITABLE_FIELDS = (
+    "part_number", "name", "type", "material", "material_thickness", "subsystem", "amount", "notes",
+    "onshape_url", "storage_location",
+)
+
+
+def _next_part_number():
+    last = (
+        Part.objects.filter(part_number__regex=r"^P-[0-9]+$")
+        .order_by(Length("part_number").desc(), "-part_number")
+        .values_list("part_number", flat=True)
+        .first()
+    )
+    return f"P-{int(last[2:]) + 1 if last else 1:05d}"
+
+
+def part_create(*, actor, part_number="", **fields):
+    if not permissions.can_edit_parts(actor):
+        raise NotPermitted("Only leads and fabricators may create parts.")
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise Invalid(f"Unknown part fields: {', '.join(sorted(unknown))}.")
+    for attempt in range(5):
+        number = part_number or _next_part_number()
+        try:
+            with transaction.atomic():
+                part = Part.objects.create(part_number=number, created_by=actor, **fields)
+                PartEvent.objects.create(part=part, action=Action.CREATE, to_status=part.status, actor=actor)
+                return part
+        except IntegrityError:
+            if part_number:
+                raise Conflict(f"Part number {number!r} is already taken.", field="part_number") from None
+    raise Conflict("Could not pick a free part number; try again.")
+
+
+def part_update(*, part, actor, **fields):
+    if not permissions.can_edit_parts(actor):
+        raise NotPermitted("Only leads and fabricators may edit parts.")
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise Invalid(f"These fields cannot be edited: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        part = Part.objects.select_for_update().get(pk=part.pk)
+        for name, value in fields.items():
+            setattr(part, name, value)
+        try:
+            with transaction.atomic():
+                part.save()
+        except IntegrityError:
+            raise Conflict(f"Part number {part.part_number!r} is already taken.", field="part_number") from None
+    return part
+
+
+def part_delete(*, part, actor):
+    if not permissions.can_delete_parts(actor):
+        raise NotPermitted("Only a lead may delete a part.")
+    part.delete()
+
+
+def _move(action, part, actor, note="", **changes):
+    """Make one lifecycle move; the one place that writes status and timeline."""
+    permissions.check_may_attempt(actor, action)
+    move = MOVES[action]
+    with transaction.atomic():
+        try:
+            part = Part.objects.select_for_update().get(pk=part.pk)
+        except Part.DoesNotExist:
+            raise Conflict("This part no longer exists.") from None
+        if part.status not in move.sources:
+            raise Conflict(illegal_move_message(action, part.status), status=part.status)
+        permissions.check_may_move(actor, action, part)
+        from_status = part.status
+        part.status = move.target
+        for name, value in changes.items():
+            setattr(part, name, value)
+        part.save()
+        PartEvent.objects.create(
+            part=part, action=action, from_status=from_status, to_status=part.status, actor=actor, note=note,
+        )
+    return part
+
+
+def _required(value, field, what):
+    value = (value or "").strip()
+    if not value:
+        raise Invalid(f"{what} is required.", field=field)
+    return value
+
+
+def part_approve(*, part, actor, note=""):
+    return _move(Action.APPROVE, part, actor, note, reviewer=actor, reviewed_at=timezone.now())
+
+
+def part_claim(*, part, actor):
+    return _move(Action.CLAIM, part, actor, assignee=actor, claimed_at=timezone.now())
+
+
+def part_assign(*, part, actor, assignee):
+    if not permissions.can_assign_to(assignee):
+        raise Invalid(f"{assignee.username} is not a fabricator or lead and cannot be assigned parts.", field="assignee")
+    return _move(
+        Action.ASSIGN, part, actor, f"Assigned to {assignee.username}", assignee=assignee, claimed_at=timezone.now(),
+    )
+
+
+def part_unclaim(*, part, actor, storage_location):
+    location = _required(storage_location, "storage_location", "Where the unfinished part is stored")
+    return _move(
+        Action.UNCLAIM, part, actor, f"Stored at {location}", assignee=None, claimed_at=None, storage_location=location,
+    )
+
+
+def part_complete(*, part, actor, storage_location=""):
+    changes = {"completed_at": timezone.now(), "completed_incorrectly": False}
+    location = (storage_location or "").strip()
+    if location:
+        changes["storage_location"] = location
+    return _move(Action.COMPLETE, part, actor, f"Stored at {location}" if location else "", **changes)
+
+
+def part_revert(*, part, actor, reason):
+    reason = _required(reason, "reason", "A reason")
+    return _move(Action.REVERT, part, actor, reason, completed_at=None)
+
+
+def part_mark_incorrect(*, part, actor, reason):
+    reason = _required(reason, "reason", "A reason")
+    return _move(
+        Action.MARK_INCORRECT, part, actor, reason,
+        completed_incorrectly=True, completed_at=None, assignee=None, claimed_at=None,
+    )
+
+
+def part_send_back(*, part, actor, reason):
+    reason = _required(reason, "reason", "A reason")
+    return _move(
+        Action.SEND_BACK, part, actor, reason, reviewer=None, reviewed_at=None, assignee=None, claimed_at=None,
+    )
+
+
+def part_retire(*, part, actor, reason):
+    reason = _required(reason, "reason", "A reason")
+    return _move(Action.RETIRE, part, actor, reason, assignee=None, claimed_at=None)
+
+
+def part_restore(*, part, actor, note=""):
+    return _move(Action.RESTORE, part, actor, note, reviewer=None, reviewed_at=None, completed_at=None)
