@@ -18,6 +18,47 @@ def sandbox(settings, tmp_path):
     # Serve static files (the API docs' assets) without running collectstatic first.
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
+    settings.FILE_UPLOAD_TEMP_DIR = tmp_path / "spool"
+    settings.FILE_UPLOAD_TEMP_DIR.mkdir()
+    settings.UPLOAD_PARTS_DIR = tmp_path / "upload-parts"
+
+
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_S3_REGION_NAME": "us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's S3 as a real HTTP server on a free port, for the whole test session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_backend(request, settings):
+    """Run the test once with files on local disk and once on S3 (a fresh bucket in moto)."""
+    if request.param == "s3":
+        import uuid
+
+        import boto3
+
+        endpoint = request.getfixturevalue("moto_endpoint")
+        bucket = f"partsite-{uuid.uuid4().hex[:16]}"
+        boto3.client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        ).create_bucket(Bucket=bucket)
+        for name, value in S3_CREDENTIALS.items():
+            setattr(settings, name, value)
+        settings.AWS_S3_ENDPOINT_URL = settings.AWS_S3_PUBLIC_ENDPOINT_URL = endpoint
+        settings.AWS_S3_ADDRESSING_STYLE = "path"
+        settings.AWS_STORAGE_BUCKET_NAME = bucket
+        settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage"}}
+    return request.param
 
 
 def _user(username, role):

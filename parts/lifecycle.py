@@ -14,6 +14,8 @@ who may make it:
     send_back       reviewed, in_progress, already_started  pending
     retire          any but retired                         retired
     restore         retired                                 pending
+
+Uploading a file is not a move, but it is on the timeline too (action `upload`).
 """
 
 from dataclasses import dataclass
@@ -92,6 +94,7 @@ class Action(models.TextChoices):
     SEND_BACK = "send_back", "Send back to review"
     RETIRE = "retire", "Retire"
     RESTORE = "restore", "Restore"
+    UPLOAD = "upload", "Uploaded a file"
 
 
 @dataclass(frozen=True)

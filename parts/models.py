@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from files.models import Kind
 from parts.lifecycle import FABRICATION, Action, Category, Status, Type, category_of
 
 
@@ -41,6 +42,15 @@ class Part(models.Model):
     storage_location = models.CharField(max_length=200, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True, editable=False)
     completed_incorrectly = models.BooleanField(default=False, editable=False)
+    # Approval pins the STEP revision that was reviewed; completion records the one that
+    # was built. A newer upload never replaces either.
+    approved_revision = models.ForeignKey(
+        "files.Revision", null=True, blank=True, on_delete=models.PROTECT, related_name="approved_for", editable=False,
+    )
+    built_revision = models.ForeignKey(
+        "files.Revision", null=True, blank=True, on_delete=models.PROTECT, related_name="built_for", editable=False,
+    )
+    built_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="created_parts", editable=False,
     )
@@ -63,6 +73,13 @@ class Part(models.Model):
     @property
     def category(self):
         return category_of(self.status, self.type)
+
+    @property
+    def latest_revision(self):
+        """The newest STEP revision (prefetched by parts.selectors.part_queryset for lists)."""
+        if hasattr(self, "latest_step_revisions"):
+            return next(iter(self.latest_step_revisions), None)
+        return self.revisions.filter(kind=Kind.STEP).order_by("-number").first()
 
 
 class PartEvent(models.Model):

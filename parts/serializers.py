@@ -1,16 +1,13 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from files.serializers import RevisionBriefSerializer
+from partsite.serializers import Username
 from parts.lifecycle import Category, Status
 from parts.models import Part, PartEvent
 from parts.permissions import allowed_actions
 
 User = get_user_model()
-
-
-class Username(serializers.SlugRelatedField):
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="username", read_only=True, **kwargs)
 
 
 class PartSerializer(serializers.ModelSerializer):
@@ -21,6 +18,9 @@ class PartSerializer(serializers.ModelSerializer):
     created_by = Username()
     part_number = serializers.CharField(max_length=64, required=False, help_text="Generated when not given.")
     allowed_actions = serializers.SerializerMethodField(help_text="The moves you may make on this part now.")
+    approved_revision = RevisionBriefSerializer(read_only=True, help_text="The STEP revision the approval pinned.")
+    latest_revision = RevisionBriefSerializer(read_only=True, help_text="The newest STEP revision.")
+    built_revision = RevisionBriefSerializer(read_only=True, help_text="The STEP revision completion recorded.")
 
     class Meta:
         model = Part
@@ -28,10 +28,11 @@ class PartSerializer(serializers.ModelSerializer):
             "id", "part_number", "name", "type", "material", "material_thickness", "subsystem", "amount", "notes",
             "onshape_url", "status", "category", "assignee", "claimed_at", "reviewer", "reviewed_at",
             "storage_location", "completed_at", "completed_incorrectly", "created_by", "created_at", "updated_at",
-            "allowed_actions",
+            "approved_revision", "latest_revision", "built_revision", "built_sha256", "allowed_actions",
         ]
         read_only_fields = [
             "claimed_at", "reviewed_at", "completed_at", "completed_incorrectly", "created_at", "updated_at",
+            "built_sha256",
         ]
 
     def validate_part_number(self, value):

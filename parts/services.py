@@ -71,13 +71,22 @@ def part_update(*, part, actor, **fields):
 
 
 def part_delete(*, part, actor):
+    """Delete a part with its files; one whose approved or built revision is on record is retired instead."""
+    from files.services import revisions_delete_for_part
+
     if not permissions.can_delete_parts(actor):
         raise NotPermitted("Only a lead may delete a part.")
-    part.delete()
+    with transaction.atomic():
+        part = Part.objects.select_for_update().get(pk=part.pk)
+        revisions_delete_for_part(part)
+        part.delete()
 
 
-def _move(action, part, actor, note="", **changes):
-    """Make one lifecycle move; the one place that writes status and timeline."""
+def _move(action, part, actor, note="", decide=None, **changes):
+    """Make one lifecycle move; the one place that writes status and timeline.
+
+    `decide(part)` returns more changes, worked out from the part as it is under the lock.
+    """
     permissions.check_may_attempt(actor, action)
     move = MOVES[action]
     with transaction.atomic():
@@ -90,6 +99,8 @@ def _move(action, part, actor, note="", **changes):
         permissions.check_may_move(actor, action, part)
         from_status = part.status
         part.status = move.target
+        if decide:
+            changes.update(decide(part))
         for name, value in changes.items():
             setattr(part, name, value)
         part.save()
@@ -106,8 +117,20 @@ def _required(value, field, what):
     return value
 
 
+def _pin_latest_revision(part):
+    return {"approved_revision": part.latest_revision}
+
+
+def _record_built_revision(part):
+    """What the fabricator built: the approved revision, or the latest when none was approved."""
+    built = part.approved_revision or part.latest_revision
+    return {"built_revision": built, "built_sha256": built.sha256 if built else ""}
+
+
 def part_approve(*, part, actor, note=""):
-    return _move(Action.APPROVE, part, actor, note, reviewer=actor, reviewed_at=timezone.now())
+    return _move(
+        Action.APPROVE, part, actor, note, decide=_pin_latest_revision, reviewer=actor, reviewed_at=timezone.now(),
+    )
 
 
 def part_claim(*, part, actor):
@@ -134,7 +157,10 @@ def part_complete(*, part, actor, storage_location=""):
     location = (storage_location or "").strip()
     if location:
         changes["storage_location"] = location
-    return _move(Action.COMPLETE, part, actor, f"Stored at {location}" if location else "", **changes)
+    return _move(
+        Action.COMPLETE, part, actor, f"Stored at {location}" if location else "", decide=_record_built_revision,
+        **changes,
+    )
 
 
 def part_revert(*, part, actor, reason):
@@ -153,7 +179,8 @@ def part_mark_incorrect(*, part, actor, reason):
 def part_send_back(*, part, actor, reason):
     reason = _required(reason, "reason", "A reason")
     return _move(
-        Action.SEND_BACK, part, actor, reason, reviewer=None, reviewed_at=None, assignee=None, claimed_at=None,
+        Action.SEND_BACK, part, actor, reason,
+        reviewer=None, reviewed_at=None, approved_revision=None, assignee=None, claimed_at=None,
     )
 
 
@@ -163,4 +190,6 @@ def part_retire(*, part, actor, reason):
 
 
 def part_restore(*, part, actor, note=""):
-    return _move(Action.RESTORE, part, actor, note, reviewer=None, reviewed_at=None, completed_at=None)
+    return _move(
+        Action.RESTORE, part, actor, note, reviewer=None, reviewed_at=None, approved_revision=None, completed_at=None,
+    )

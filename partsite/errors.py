@@ -35,6 +35,16 @@ class Conflict(DomainError):
     http_status = status.HTTP_409_CONFLICT
 
 
+class TooLarge(DomainError):
+    http_status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+class Unprocessable(DomainError):
+    """Well-formed, but it contradicts itself (a file whose SHA-256 is not the one declared)."""
+
+    http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(exc.as_json(), status=exc.http_status)

@@ -141,10 +141,47 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 MEDIA_ROOT = DATA_DIR / "media"
 
+# CAD files live in object storage: S3 or MinIO when AWS_STORAGE_BUCKET_NAME is set,
+# the data dir otherwise. django-storages reads the AWS_* settings below.
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
+# Where clients reach storage, when that is another host than the one Partsite uses
+# (MinIO at http://minio:9000 inside a compose network, https://files.example.com outside).
+AWS_S3_PUBLIC_ENDPOINT_URL = os.environ.get("AWS_S3_PUBLIC_ENDPOINT_URL") or AWS_S3_ENDPOINT_URL
+AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME", "us-east-1")
+AWS_ACCESS_KEY_ID = os.environ.get("AWS_ACCESS_KEY_ID")
+AWS_SECRET_ACCESS_KEY = os.environ.get("AWS_SECRET_ACCESS_KEY")
+AWS_S3_ADDRESSING_STYLE = os.environ.get("AWS_S3_ADDRESSING_STYLE", "path" if AWS_S3_ENDPOINT_URL else "auto")
+AWS_S3_SIGNATURE_VERSION = "s3v4"
+AWS_DEFAULT_ACL = None  # objects stay private; clients get presigned links
+AWS_QUERYSTRING_AUTH = True
+AWS_S3_FILE_OVERWRITE = False
+AWS_S3_MAX_MEMORY_SIZE = 8 * 1024 * 1024  # S3File spools to disk past this (its default never does)
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": "storages.backends.s3.S3Storage"
+        if AWS_STORAGE_BUCKET_NAME
+        else "django.core.files.storage.FileSystemStorage"
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# Uploads. Files arrive in 64 KiB chunks and are spooled to disk, never held in memory.
+MAX_UPLOAD_MB = envint("MAX_UPLOAD_MB", 500)
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
+FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
+# Direct (resumable) uploads: parts of this size, expiring after this long. On local
+# disk the parts wait in UPLOAD_PARTS_DIR until the upload completes.
+UPLOAD_PART_SIZE_MB = envint("UPLOAD_PART_SIZE_MB", 8)
+UPLOAD_EXPIRE_HOURS = envint("UPLOAD_EXPIRE_HOURS", 24)
+UPLOAD_PARTS_DIR = DATA_DIR / "uploads"
+DOWNLOAD_LINK_EXPIRE_SECONDS = envint("DOWNLOAD_LINK_EXPIRE_SECONDS", 300)
+
+# STEP to GLB conversion, each in a child process with these limits.
+CONVERSION_TIMEOUT_SECONDS = envint("CONVERSION_TIMEOUT_SECONDS", 120)
+CONVERSION_MEMORY_MB = envint("CONVERSION_MEMORY_MB", 2048)
+CONVERSION_MAX_ATTEMPTS = envint("CONVERSION_MAX_ATTEMPTS", 3)
 
 # Celery: a filesystem broker needs no server; CELERY_BROKER_URL switches to Redis.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -212,3 +249,8 @@ LOGGING = {
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    # Conversions whose message was lost (broker down at upload, worker killed) start again.
+    "requeue-stalled-conversions": {"task": "files.tasks.requeue_stalled_conversions", "schedule": 300},
+    "expire-abandoned-uploads": {"task": "files.tasks.expire_uploads", "schedule": 3600},
+}

@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[]), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", permission_classes=[]), name="redoc"),
     path("api/", include(router.urls)),
+    path("api/", include("files.urls")),
     path("api-auth/", include("rest_framework.urls")),
 ]

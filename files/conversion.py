@@ -1,0 +1,143 @@
+"""Converting a STEP revision to GLB: claim it, convert in a child process, record the outcome.
+
+A conversion is claimed by moving the revision to `running` and counting an attempt,
+under a row lock. A worker that dies mid-conversion leaves it `running`; once that is
+older than the converter's own timeout it may be claimed again, and after
+CONVERSION_MAX_ATTEMPTS claims it fails for good instead of looping. Storage I/O
+happens outside transactions; a GLB whose conversion was superseded is deleted.
+"""
+
+import logging
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from files.converter import convert_step_to_glb
+from files.models import ConversionStatus, Kind, Revision
+from files.storage import CHUNK_BYTES, new_glb_key, object_chunks, object_delete, object_save_digesting
+
+logger = logging.getLogger(__name__)
+
+# How long past the converter's timeout a `running` conversion is presumed lost,
+# and how long a `pending` one may wait before its message is presumed lost.
+RUNNING_GRACE = timedelta(minutes=5)
+PENDING_GRACE = timedelta(minutes=10)
+
+
+def _running_is_stale_before():
+    return timezone.now() - timedelta(seconds=settings.CONVERSION_TIMEOUT_SECONDS) - RUNNING_GRACE
+
+
+def revision_convert(revision_id):
+    """Convert one revision if it is waiting (or its last worker was lost); otherwise do nothing."""
+    revision = _claim(revision_id)
+    if revision is None:
+        return None
+    try:
+        with tempfile.TemporaryDirectory(prefix="convert-", dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
+            step_path, glb_path = Path(work) / "model.step", Path(work) / "model.glb"
+            with open(step_path, "wb") as step_file:
+                for chunk in object_chunks(revision.storage_key):
+                    step_file.write(chunk)
+            result = convert_step_to_glb(
+                str(step_path), str(glb_path),
+                timeout_s=settings.CONVERSION_TIMEOUT_SECONDS, memory_mb=settings.CONVERSION_MEMORY_MB,
+            )
+            glb_key, glb_digest = "", None
+            if result.ok:
+                glb_key = new_glb_key()
+                with open(glb_path, "rb") as glb_file:
+                    glb_digest = object_save_digesting(glb_key, iter(lambda: glb_file.read(CHUNK_BYTES), b""))
+    except Exception as error:
+        # Storage trouble, not the file's fault: wait and let the requeue task try again.
+        logger.exception("conversion of revision %s could not read or store its files", revision_id)
+        _release(revision, f"attempt {revision.conversion_attempts}: {type(error).__name__}: {error}")
+        return None
+    return _finish(revision, result, glb_key, glb_digest)
+
+
+def _claim(revision_id):
+    with transaction.atomic():
+        revision = Revision.objects.select_for_update().filter(pk=revision_id, kind=Kind.STEP).first()
+        if revision is None:
+            return None
+        lost = (
+            revision.conversion_status == ConversionStatus.RUNNING
+            and revision.conversion_started_at < _running_is_stale_before()
+        )
+        if revision.conversion_status != ConversionStatus.PENDING and not lost:
+            return None
+        now = timezone.now()
+        if revision.conversion_attempts >= settings.CONVERSION_MAX_ATTEMPTS:
+            last = f" The last one: {revision.conversion_error}" if revision.conversion_error else ""
+            revision.conversion_status = ConversionStatus.FAILED
+            revision.conversion_error = (
+                f"Gave up after {revision.conversion_attempts} attempts: the conversion never finished "
+                f"(the worker running it was lost each time).{last}"
+            )
+            revision.conversion_finished_at = now
+            revision.save()
+            return None
+        revision.conversion_status = ConversionStatus.RUNNING
+        revision.conversion_attempts += 1
+        revision.conversion_started_at = now
+        revision.conversion_finished_at = None
+        revision.save()
+        return revision
+
+
+def _release(revision, reason):
+    Revision.objects.filter(
+        pk=revision.pk, conversion_status=ConversionStatus.RUNNING, conversion_attempts=revision.conversion_attempts
+    ).update(conversion_status=ConversionStatus.PENDING, conversion_error=reason[:2000], conversion_queued_at=timezone.now())
+
+
+def _finish(revision, result, glb_key, glb_digest):
+    with transaction.atomic():
+        current = Revision.objects.select_for_update().filter(pk=revision.pk).first()
+        superseded = (
+            current is None
+            or current.conversion_status != ConversionStatus.RUNNING
+            or current.conversion_attempts != revision.conversion_attempts
+        )
+        if not superseded:
+            old_glb_key = current.glb_key
+            current.conversion_status = ConversionStatus.READY if result.ok else ConversionStatus.FAILED
+            current.conversion_error = "" if result.ok else result.error
+            current.conversion_finished_at = timezone.now()
+            current.conversion_seconds = result.seconds
+            current.conversion_peak_memory_mb = result.peak_rss_mb
+            current.glb_key = glb_key
+            current.glb_size = glb_digest.size if glb_digest else None
+            current.glb_sha256 = glb_digest.sha256 if glb_digest else ""
+            current.triangles = result.triangles if result.ok else None
+            current.bbox_mm = list(result.bbox_mm) if result.ok and result.bbox_mm else None
+            current.save()
+    if superseded:
+        object_delete(glb_key)
+        return None
+    if old_glb_key and old_glb_key != glb_key:
+        object_delete(old_glb_key)
+    return current
+
+
+def conversions_requeue_stalled():
+    """Queue again the conversions whose message or worker was lost. Returns how many."""
+    from files.tasks import convert_revision
+
+    stale = Revision.objects.filter(
+        Q(conversion_status=ConversionStatus.PENDING, conversion_queued_at__lt=timezone.now() - PENDING_GRACE)
+        | Q(conversion_status=ConversionStatus.RUNNING, conversion_started_at__lt=_running_is_stale_before())
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    Revision.objects.filter(pk__in=ids, conversion_status=ConversionStatus.PENDING).update(
+        conversion_queued_at=timezone.now()
+    )
+    for revision_id in ids:
+        convert_revision.delay(revision_id)
+    return len(ids)

@@ -1,0 +1,31 @@
+import django_filters
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
+
+from files.models import ConversionStatus, Kind, Revision
+
+
+class RevisionFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search", help_text="Words to find in the file name, description or product names."
+    )
+    part = django_filters.NumberFilter(field_name="part_id")
+    kind = django_filters.ChoiceFilter(choices=Kind.choices)
+    uploaded_by = django_filters.CharFilter(field_name="uploaded_by__username", help_text="A username.")
+    uploaded_after = django_filters.IsoDateTimeFilter(field_name="uploaded_at", lookup_expr="gte")
+    uploaded_before = django_filters.IsoDateTimeFilter(field_name="uploaded_at", lookup_expr="lt")
+    schema = django_filters.CharFilter(lookup_expr="iexact", help_text="AP203, AP214, AP242, ...")
+    conversion_status = django_filters.MultipleChoiceFilter(choices=ConversionStatus.choices)
+    ordering = django_filters.OrderingFilter(fields=("uploaded_at", "number", "size", "filename"))
+
+    class Meta:
+        model = Revision
+        fields = []
+
+    def filter_search(self, queryset, name, value):
+        queryset = queryset.annotate(product_names_text=Cast("product_names", TextField()))
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(filename__icontains=word) | Q(description__icontains=word) | Q(product_names_text__icontains=word)
+            )
+        return queryset

@@ -1,0 +1,127 @@
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from files.selectors import revisions_with_same_bytes_elsewhere
+from files.models import ConversionStatus, Kind, Revision, Upload, UploadStatus
+from partsite.serializers import Username
+
+
+def _absolute(request, name, pk):
+    path = reverse(name, args=[pk])
+    return request.build_absolute_uri(path) if request else path
+
+
+class RevisionBriefSerializer(serializers.ModelSerializer):
+    """A revision as a part's JSON shows it."""
+
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Revision
+        fields = ["id", "number", "label", "kind", "filename", "size", "sha256", "uploaded_at", "conversion_status",
+                  "download_url"]
+
+    def get_download_url(self, revision) -> str:
+        return _absolute(self.context.get("request"), "revision-download", revision.pk)
+
+
+class RevisionSerializer(RevisionBriefSerializer):
+    part_number = serializers.CharField(source="part.part_number", read_only=True)
+    uploaded_by = Username()
+    model_url = serializers.SerializerMethodField(help_text="The GLB, once the conversion is ready.")
+
+    class Meta:
+        model = Revision
+        fields = [
+            "id", "part", "part_number", "number", "label", "kind", "filename", "description", "size", "sha256",
+            "content_type", "uploaded_by", "uploaded_at",
+            "schema", "file_schema", "originating_system", "preprocessor", "author", "organization",
+            "file_timestamp", "product_names",
+            "conversion_status", "conversion_error", "conversion_attempts", "conversion_queued_at",
+            "conversion_started_at", "conversion_finished_at", "conversion_seconds", "triangles", "bbox_mm",
+            "download_url", "model_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_model_url(self, revision):
+        if revision.conversion_status != ConversionStatus.READY:
+            return None
+        return _absolute(self.context.get("request"), "revision-model", revision.pk)
+
+
+class SameFileSerializer(serializers.Serializer):
+    part = serializers.IntegerField()
+    part_number = serializers.CharField()
+    revision = serializers.IntegerField()
+    label = serializers.CharField()
+
+
+class CreatedRevisionSerializer(RevisionSerializer):
+    same_file_on_other_parts = serializers.SerializerMethodField(
+        help_text="Other parts that already hold these exact bytes."
+    )
+
+    class Meta(RevisionSerializer.Meta):
+        fields = RevisionSerializer.Meta.fields + ["same_file_on_other_parts"]
+        read_only_fields = fields
+
+    @extend_schema_field(SameFileSerializer(many=True))
+    def get_same_file_on_other_parts(self, revision):
+        return [
+            {"part": other.part_id, "part_number": other.part.part_number, "revision": other.pk, "label": other.label}
+            for other in revisions_with_same_bytes_elsewhere(revision)
+        ]
+
+
+class RevisionUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, help_text="A .step/.stp model or a .pdf drawing.")
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    kind = serializers.ChoiceField(
+        choices=Kind.choices, required=False, help_text="Taken from the file's extension when not given."
+    )
+
+
+class UploadStartSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=255)
+    size = serializers.IntegerField(min_value=0, help_text="Bytes.")
+    sha256 = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$", required=False, allow_blank=True, default="",
+        error_messages={"invalid": "Must be 64 hexadecimal characters."},
+        help_text="The file's SHA-256, checked when the upload is completed.",
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False)
+
+
+class UploadPartSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    url = serializers.URLField()
+    method = serializers.CharField()
+    received = serializers.BooleanField()
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    """A direct upload. Part n carries bytes (n-1)*part_size up to n*part_size, sent to its URL."""
+
+    sha256 = serializers.CharField(source="declared_sha256", read_only=True)
+    parts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Upload
+        fields = ["id", "part", "kind", "filename", "description", "size", "sha256", "part_size", "status", "error",
+                  "revision", "created_at", "expires_at", "parts"]
+        read_only_fields = fields
+
+    @extend_schema_field(UploadPartSerializer(many=True))
+    def get_parts(self, upload):
+        """Fresh part URLs while the upload is open; `received` tells a client what to resend."""
+        if upload.status != UploadStatus.OPEN:
+            return []
+        backend, received, request = self.context["backend"], self.context["received"], self.context["request"]
+        return [
+            {"number": number, "url": backend.part_url(upload, number, request), "method": "PUT",
+             "received": number in received}
+            for number in range(1, upload.part_count + 1)
+        ]

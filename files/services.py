@@ -1,0 +1,331 @@
+"""Every write to revisions and uploads. The API, the admin, tasks and commands call these.
+
+Storage I/O never happens inside a database transaction: an object is written first and
+its row after, and an object whose row could not be written is deleted again, so no row
+points to a missing object and a failed upload leaves nothing behind. Revision numbers
+are allocated under a lock on the part, so concurrent uploads never collide.
+"""
+
+import logging
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from files import permissions
+from files.models import CONTENT_TYPES, EXTENSIONS, ConversionStatus, Kind, Revision, Upload, UploadStatus
+from files.step_header import InvalidContent, sniff_pdf, sniff_step
+from files.storage import (
+    direct_uploads,
+    new_revision_key,
+    object_delete,
+    object_save,
+    part_size_for,
+    upload_expiry,
+)
+from files.upload_handler import max_upload_bytes, too_large
+from partsite.errors import Conflict, Invalid, Unprocessable
+from parts.lifecycle import Action, Status
+from parts.models import Part, PartEvent
+
+logger = logging.getLogger(__name__)
+
+
+def kind_for_filename(filename, kind=None):
+    """The kind a file is, by its extension; with `kind` given, the extension must fit it."""
+    extension = Path(filename).suffix.lower()
+    if kind:
+        if extension not in EXTENSIONS[kind]:
+            allowed = " or ".join(EXTENSIONS[kind])
+            raise Invalid(f"A {Kind(kind).label} must be a {allowed} file; {filename!r} is not.", field="file")
+        return Kind(kind)
+    for candidate, extensions in EXTENSIONS.items():
+        if extension in extensions:
+            return candidate
+    raise Invalid(
+        f"{filename!r} is neither a STEP model nor a PDF drawing: the allowed extensions are .step, .stp and .pdf.",
+        field="file",
+    )
+
+
+def check_size(size):
+    if size == 0:
+        raise Invalid("The file is empty (0 bytes).", field="file")
+    if size > max_upload_bytes():
+        raise too_large(f"it is {size / 2**20:.0f} MB")
+
+
+def check_content(kind, head, filename):
+    """The STEP header for a STEP file (None for a drawing); Invalid when it is not what it claims."""
+    try:
+        return sniff_step(head) if kind == Kind.STEP else sniff_pdf(head)
+    except InvalidContent as refused:
+        raise Invalid(f"{filename}: {refused}", field="file") from None
+
+
+def check_not_a_revision_yet(part, sha256):
+    existing = Revision.objects.filter(part=part, sha256=sha256).first()
+    if existing:
+        raise Conflict(
+            f"This file is already revision {existing.label} of {part.part_number} ({existing.filename}).",
+            revision=existing.pk,
+        )
+
+
+def _check_part_takes_files(part):
+    if part.status == Status.RETIRED:
+        raise Conflict(f"{part.part_number} is retired; restore it before adding files.", status=part.status)
+
+
+def revision_upload(*, part, actor, uploaded_file, description="", kind=None):
+    """A new revision from a file the upload handler spooled and digested."""
+    permissions.check_may_upload(actor)
+    _check_part_takes_files(part)
+    kind = kind_for_filename(uploaded_file.name, kind)
+    digest = uploaded_file.digest
+    check_size(digest.size)
+    header = check_content(kind, digest.head, uploaded_file.name)
+    check_not_a_revision_yet(part, digest.sha256)
+    key = new_revision_key(kind)
+    object_save(key, uploaded_file)
+    return _revision_record(
+        part=part, actor=actor, kind=kind, key=key, filename=uploaded_file.name, description=description,
+        digest=digest, header=header,
+    )
+
+
+def _revision_record(*, part, actor, kind, key, filename, description, digest, header):
+    """Write the row for an object already stored at `key`; on any failure the object goes."""
+    try:
+        with transaction.atomic():
+            part = Part.objects.select_for_update().get(pk=part.pk)
+            _check_part_takes_files(part)
+            check_not_a_revision_yet(part, digest.sha256)
+            last = Revision.objects.filter(part=part, kind=kind).aggregate(Max("number"))["number__max"]
+            revision = Revision(
+                part=part, kind=kind, number=(last or 0) + 1, filename=filename[:255], description=description,
+                size=digest.size, sha256=digest.sha256, content_type=CONTENT_TYPES[kind], storage_key=key,
+                uploaded_by=actor,
+            )
+            if header:
+                revision.schema = header.schema_family
+                revision.file_schema = header.file_schema
+                revision.originating_system = header.originating_system
+                revision.preprocessor = header.preprocessor_version
+                revision.author = header.author
+                revision.organization = header.organization
+                revision.file_timestamp = header.timestamp
+                revision.product_names = header.product_names
+                revision.conversion_status = ConversionStatus.PENDING
+                revision.conversion_queued_at = timezone.now()
+            revision.save()
+            part.save(update_fields=["updated_at"])
+            PartEvent.objects.create(
+                part=part, action=Action.UPLOAD, from_status=part.status, to_status=part.status, actor=actor,
+                note=f"{revision.label} {revision.filename}",
+            )
+            if kind == Kind.STEP:
+                _queue_conversion(revision.pk)
+    except BaseException:
+        object_delete(key)
+        raise
+    return revision
+
+
+def _queue_conversion(revision_id):
+    from files.tasks import convert_revision
+
+    # robust: a broker that is down must not undo the upload; the requeue task catches up.
+    transaction.on_commit(lambda: convert_revision.delay(revision_id), robust=True)
+
+
+def revision_delete(*, revision, actor):
+    permissions.check_may_manage_revisions(actor)
+    with transaction.atomic():
+        revision = Revision.objects.select_for_update().filter(pk=revision.pk).first()
+        if revision is None:
+            return
+        pinned_by = Part.objects.filter(pk=revision.part_id).values("approved_revision", "built_revision").first()
+        if pinned_by and revision.pk == pinned_by["approved_revision"]:
+            raise Conflict(f"{revision.label} is the approved revision of its part and cannot be deleted.")
+        if pinned_by and revision.pk == pinned_by["built_revision"]:
+            raise Conflict(f"{revision.label} is the revision its part was built from and cannot be deleted.")
+        keys = [revision.storage_key, revision.glb_key]
+        revision.delete()
+        transaction.on_commit(lambda: [object_delete(key) for key in keys])
+
+
+def revisions_delete_for_part(part):
+    """Remove a part's revisions and uploads with it (inside the caller's transaction)."""
+    if Revision.objects.filter(part=part).pinned().exists():
+        raise Conflict(
+            f"{part.part_number} has an approved or built revision, so it cannot be deleted; retire it instead.",
+        )
+    keys = [key for pair in Revision.objects.filter(part=part).values_list("storage_key", "glb_key") for key in pair]
+    uploads = list(Upload.objects.filter(part=part, status=UploadStatus.OPEN))
+    Revision.objects.filter(part=part).delete()
+
+    def clean_up():
+        for key in keys:
+            object_delete(key)
+        for upload in uploads:
+            _upload_discard(upload)
+
+    transaction.on_commit(clean_up)
+
+
+def revision_reconvert(*, revision, actor):
+    permissions.check_may_manage_revisions(actor)
+    if revision.kind != Kind.STEP:
+        raise Conflict("Only STEP revisions are converted to 3D models.")
+    with transaction.atomic():
+        updated = Revision.objects.filter(
+            pk=revision.pk, conversion_status__in=[ConversionStatus.READY, ConversionStatus.FAILED]
+        ).update(
+            conversion_status=ConversionStatus.PENDING, conversion_error="", conversion_attempts=0,
+            conversion_queued_at=timezone.now(), conversion_started_at=None, conversion_finished_at=None,
+        )
+        if not updated:
+            raise Conflict(f"{revision.label} is already waiting for or in conversion.")
+        _queue_conversion(revision.pk)
+    revision.refresh_from_db()
+    return revision
+
+
+# Direct uploads
+
+
+def upload_start(*, part, actor, filename, size, sha256="", description="", kind=None):
+    permissions.check_may_upload(actor)
+    _check_part_takes_files(part)
+    kind = kind_for_filename(filename, kind)
+    check_size(size)
+    sha256 = (sha256 or "").lower()
+    if sha256:
+        check_not_a_revision_yet(part, sha256)
+    upload = Upload(
+        part=part, kind=kind, filename=filename[:255], description=description, size=size,
+        declared_sha256=sha256, part_size=part_size_for(size), storage_key=new_revision_key(kind),
+        created_by=actor, expires_at=upload_expiry(),
+    )
+    backend = direct_uploads()
+    backend.start(upload)
+    try:
+        upload.save()
+    except BaseException:
+        backend.discard(upload)
+        raise
+    return upload
+
+
+def upload_received(upload):
+    """{part number: bytes} of the parts that arrived whole."""
+    if upload.status != UploadStatus.OPEN:
+        return {}
+    received = direct_uploads().received(upload)
+    return {number: size for number, size in received.items() if size == upload.part_length(number)}
+
+
+def _check_open(upload):
+    if upload.status != UploadStatus.OPEN:
+        raise Conflict(f"This upload is {UploadStatus(upload.status).label.lower()}.", status=upload.status)
+    if upload.expires_at <= timezone.now():
+        raise Conflict("This upload has expired; start a new one.", status=UploadStatus.EXPIRED)
+
+
+def upload_part_receive(*, upload, number, length, chunks):
+    """Store one part sent to a local-disk part URL; `chunks` must carry exactly `length` bytes."""
+    _check_open(upload)
+    if not 1 <= number <= upload.part_count:
+        raise Invalid(f"This upload has parts 1 to {upload.part_count}; there is no part {number}.")
+    expected = upload.part_length(number)
+    if length != expected:
+        raise Invalid(f"Part {number} must be exactly {expected} bytes; the request says {length}.")
+    direct_uploads().write_part(upload, number, _exactly(chunks, expected, number))
+
+
+def _exactly(chunks, expected, number):
+    received = 0
+    for chunk in chunks:
+        received += len(chunk)
+        if received > expected:
+            break
+        yield chunk
+    if received != expected:
+        raise Invalid(f"Part {number} must be exactly {expected} bytes; {received} arrived.")
+
+
+def upload_complete(*, upload, actor):
+    """Join the parts, verify size, SHA-256 and content, and make the revision."""
+    permissions.check_may_use_upload(actor, upload)
+    _check_open(upload)
+    received = upload_received(upload)
+    missing = [number for number in range(1, upload.part_count + 1) if number not in received]
+    if missing:
+        raise Conflict(
+            f"Not all parts have arrived yet; missing: {', '.join(map(str, missing[:50]))}"
+            f"{' and more' if len(missing) > 50 else ''}.",
+            missing=missing,
+        )
+    if not Upload.objects.filter(pk=upload.pk, status=UploadStatus.OPEN).update(status=UploadStatus.COMPLETING):
+        raise Conflict("This upload is already being completed.")
+    backend = direct_uploads()
+    try:
+        digest = backend.assemble(upload)
+        _verify_assembled(upload, digest)
+        header = check_content(upload.kind, digest.head, upload.filename)
+        revision = _revision_record(
+            part=upload.part, actor=actor, kind=upload.kind, key=upload.storage_key, filename=upload.filename,
+            description=upload.description, digest=digest, header=header,
+        )
+    except BaseException as error:
+        object_delete(upload.storage_key)
+        backend.discard(upload)
+        reason = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+        Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.FAILED, error=reason[:2000])
+        raise
+    backend.discard(upload)
+    Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.COMPLETED, revision=revision)
+    return revision
+
+
+def _verify_assembled(upload, digest):
+    if digest.size != upload.size:
+        raise Unprocessable(f"{digest.size} bytes arrived but the upload was declared as {upload.size} bytes.")
+    if upload.declared_sha256 and digest.sha256 != upload.declared_sha256:
+        raise Unprocessable(
+            f"The file's SHA-256 is {digest.sha256}, not the declared {upload.declared_sha256}; "
+            "it was damaged on the way and has been discarded. Upload it again.",
+            sha256=digest.sha256,
+        )
+
+
+def upload_abort(*, upload, actor):
+    permissions.check_may_use_upload(actor, upload)
+    if not Upload.objects.filter(pk=upload.pk, status=UploadStatus.OPEN).update(status=UploadStatus.ABORTED):
+        upload.refresh_from_db()
+        raise Conflict(f"This upload is {UploadStatus(upload.status).label.lower()}; it cannot be aborted.")
+    _upload_discard(upload)
+
+
+def _upload_discard(upload):
+    try:
+        direct_uploads().discard(upload)
+    except Exception:  # the expiry task tries again
+        logger.exception("could not discard the parts of upload %s", upload.pk)
+
+
+def uploads_expire():
+    """Discard uploads abandoned past their expiry, including any half-assembled object."""
+    expired = Upload.objects.filter(
+        status__in=[UploadStatus.OPEN, UploadStatus.COMPLETING], expires_at__lte=timezone.now()
+    )
+    count = 0
+    for upload in expired:
+        if Upload.objects.filter(pk=upload.pk, status=upload.status).update(status=UploadStatus.EXPIRED):
+            _upload_discard(upload)
+            if not Revision.objects.filter(storage_key=upload.storage_key).exists():
+                object_delete(upload.storage_key)
+            count += 1
+    return count

@@ -1,0 +1,34 @@
+"""Talking to the files API the way a client does, on either storage backend."""
+
+import urllib.request
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from files.storage import object_keys
+
+
+def post_file(client, part, content, filename="bracket.step", **fields):
+    return client.post(
+        f"/api/parts/{part.pk}/revisions/", {"file": SimpleUploadedFile(filename, content), **fields},
+        format="multipart",
+    )
+
+
+def fetch(client, url, **headers):
+    """GET a download URL and follow a presigned redirect to storage: (status, headers, body)."""
+    response = client.get(url, **headers)
+    if response.status_code == 302:
+        request = urllib.request.Request(response["Location"], headers=_plain(headers))
+        with urllib.request.urlopen(request, timeout=30) as stored:
+            return stored.status, dict(stored.headers), stored.read()
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return response.status_code, dict(response.headers), body
+
+
+def _plain(headers):
+    """Test-client style headers (HTTP_RANGE=...) as HTTP ones (Range: ...)."""
+    return {name.removeprefix("HTTP_").replace("_", "-").title(): value for name, value in headers.items()}
+
+
+def stored_keys():
+    return sorted(object_keys())
