@@ -10,6 +10,7 @@ and waits in UPLOAD_PARTS_DIR until the upload is completed.
 """
 
 import hashlib
+import io
 import math
 import shutil
 import uuid
@@ -83,25 +84,28 @@ class Digest:
         return self._sha256.hexdigest()
 
 
-class _DigestingReader:
-    """A read()-able view of an iterator of chunks that digests what passes through."""
+class _DigestingReader(io.RawIOBase):
+    """A readable, unseekable stream over an iterator of chunks that digests what passes through."""
 
     def __init__(self, chunks, digest):
+        super().__init__()
         self._chunks = iter(chunks)
         self._digest = digest
-        self._buffer = b""
+        self._pending = b""
 
-    def read(self, size=-1):
-        while size < 0 or len(self._buffer) < size:
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not self._pending:
             chunk = next(self._chunks, None)
             if chunk is None:
-                break
+                return 0
             self._digest.update(chunk)
-            self._buffer += chunk
-        if size < 0:
-            size = len(self._buffer)
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
+            self._pending = chunk
+        size = min(len(buffer), len(self._pending))
+        buffer[:size], self._pending = self._pending[:size], self._pending[size:]
+        return size
 
 
 def object_save(key, content):
