@@ -10,7 +10,10 @@ import pytest
 def sandbox(settings, tmp_path):
     """Each test stores files in its own folder and starts with empty rate-limit counters."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Celery copies its configuration once, so tasks run in-process is set on the app itself.
+    from partsite.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
     # A cache of its own per test: parallel test processes must not share rate-limit counters.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}}
     # Users are created in almost every test; the production hasher is slow on purpose.

@@ -9,10 +9,11 @@ def step_header(schema="AUTOMOTIVE_DESIGN { 1 0 10303 214 1 1 1 1 }", system="Pa
     )
 
 
-def box_step(x=40, y=20, z=5, name="Box", unit="MILLI", padding=0):
+def box_step(x=40, y=20, z=5, name="Box", unit="MILLI", padding=0, solid=True):
     """A STEP AP214 file holding one block of x by y by z (in the unit), which converts to 12 triangles.
 
-    `padding` adds that many bytes of comment, for tests that need a big file.
+    `padding` adds that many bytes of comment, for tests that need a big file. Without
+    `solid` the shape holds only a placement, like an analysis model: no triangles.
     """
     lines, ids = [], iter(range(1, 10_000))
 
@@ -63,7 +64,7 @@ def box_step(x=40, y=20, z=5, name="Box", unit="MILLI", padding=0):
         plane = add(f"PLANE('',{placement})")
         faces.append(add(f"ADVANCED_FACE('',({bound}),{plane},.T.)"))
     shell = add(f"CLOSED_SHELL('',({','.join(faces)}))")
-    solid = add(f"MANIFOLD_SOLID_BREP('{name}',{shell})")
+    brep = add(f"MANIFOLD_SOLID_BREP('{name}',{shell})")
     origin = add("CARTESIAN_POINT('',(0.,0.,0.))")
     up, across = add("DIRECTION('',(0.,0.,1.))"), add("DIRECTION('',(1.,0.,0.))")
     world = add(f"AXIS2_PLACEMENT_3D('',{origin},{up},{across})")
@@ -75,7 +76,8 @@ def box_step(x=40, y=20, z=5, name="Box", unit="MILLI", padding=0):
         f"(GEOMETRIC_REPRESENTATION_CONTEXT(3) GLOBAL_UNCERTAINTY_ASSIGNED_CONTEXT(({uncertainty})) "
         f"GLOBAL_UNIT_ASSIGNED_CONTEXT(({length_unit},{angle_unit},{solid_angle})) REPRESENTATION_CONTEXT('',''))"
     )
-    shape = add(f"ADVANCED_BREP_SHAPE_REPRESENTATION('',({world},{solid}),{context})")
+    items = f"{world},{brep}" if solid else world
+    shape = add(f"ADVANCED_BREP_SHAPE_REPRESENTATION('',({items}),{context})")
     app = add("APPLICATION_CONTEXT('automotive design')")
     product_context = add(f"PRODUCT_CONTEXT('',{app},'mechanical')")
     product = add(f"PRODUCT('{name}','{name}','',({product_context}))")

@@ -1,0 +1,223 @@
+"""STEP to GLB conversion: queued on upload, run in a child process, its outcome kept on the revision."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from files import conversion
+from files.converter import NO_TRIANGLES
+from files.models import ConversionStatus, Revision
+from files.tasks import convert_revision
+from files.tests.helpers import fetch, post_file, stored_keys
+from files.tests.samples import box_step
+from parts.tests.factories import make_part
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def converted(as_fabricator, django_capture_on_commit_callbacks):
+    """Upload a file and run the conversion it queues; returns the revision's JSON afterwards."""
+
+    def upload(content, filename="block.step", part=None, client=as_fabricator):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_file(client, part or make_part(), content, filename)
+        assert response.status_code == 201, response.json()
+        return client.get(f"/api/revisions/{response.json()['id']}/").json()
+
+    return upload
+
+
+@pytest.mark.usefixtures("storage_backend")
+def test_an_uploaded_step_file_becomes_a_3d_model_with_its_size_in_millimetres(converted, as_viewer):
+    revision = converted(box_step(40, 20, 5))
+
+    assert revision["conversion_status"] == "ready", revision["conversion_error"]
+    assert (revision["triangles"], revision["bbox_mm"]) == (12, [40.0, 20.0, 5.0])
+    assert revision["conversion_attempts"] == 1
+    assert revision["conversion_seconds"] > 0
+    assert revision["conversion_started_at"] <= revision["conversion_finished_at"]
+    status, headers, body = fetch(as_viewer, revision["model_url"])
+    assert status == 200
+    assert body[:4] == b"glTF"
+    assert {name.lower(): value for name, value in headers.items()}["content-type"] == "model/gltf-binary"
+    assert len(stored_keys()) == 2
+
+
+def test_a_model_in_metres_is_measured_in_millimetres(converted):
+    revision = converted(box_step(0.04, 0.02, 0.005, unit=None))
+
+    assert revision["bbox_mm"] == [40.0, 20.0, 5.0]
+
+
+def test_the_model_is_not_there_until_the_conversion_is_ready(as_fabricator):
+    revision = post_file(as_fabricator, make_part(), box_step()).json()  # queued, never run
+
+    response = as_fabricator.get(f"/api/revisions/{revision['id']}/model/")
+
+    assert response.status_code == 409
+    assert response.json()["conversion_status"] == "pending"
+    assert revision["model_url"] is None
+
+
+def test_a_failed_conversion_says_why_on_the_revision_and_the_model(converted, as_viewer, settings):
+    settings.CONVERSION_TIMEOUT_SECONDS = 0.01
+
+    revision = converted(box_step())
+
+    assert revision["conversion_status"] == "failed"
+    assert revision["conversion_error"] == "timed out after 0.01 s"
+    response = as_viewer.get(f"/api/revisions/{revision['id']}/model/")
+    assert response.status_code == 409
+    assert response.json()["conversion_error"] == "timed out after 0.01 s"
+    assert "timed out" in response.json()["detail"]
+
+
+def test_a_model_without_solids_fails_as_having_no_triangles(converted):
+    revision = converted(box_step(solid=False))
+
+    assert revision["conversion_status"] == "failed"
+    assert revision["conversion_error"] == NO_TRIANGLES
+
+
+def test_drawings_are_not_converted(converted, as_viewer):
+    from files.tests.samples import pdf_bytes
+
+    revision = converted(pdf_bytes(), "drawing.pdf")
+
+    assert revision["conversion_status"] == "none"
+    assert as_viewer.get(f"/api/revisions/{revision['id']}/model/").status_code == 409
+
+
+def _revision(as_fabricator, **fields):
+    response = post_file(as_fabricator, make_part(), box_step())
+    Revision.objects.filter(pk=response.json()["id"]).update(**fields)
+    return Revision.objects.get(pk=response.json()["id"])
+
+
+def test_a_conversion_whose_worker_was_lost_runs_again(as_fabricator):
+    long_ago = timezone.now() - timedelta(hours=1)
+    revision = _revision(
+        as_fabricator, conversion_status=ConversionStatus.RUNNING, conversion_started_at=long_ago,
+        conversion_attempts=1,
+    )
+
+    convert_revision(revision.pk)
+
+    revision.refresh_from_db()
+    assert (revision.conversion_status, revision.conversion_attempts) == ("ready", 2)
+
+
+def test_a_file_that_keeps_killing_its_worker_fails_after_the_last_attempt(as_fabricator, settings):
+    long_ago = timezone.now() - timedelta(hours=1)
+    revision = _revision(
+        as_fabricator, conversion_status=ConversionStatus.RUNNING, conversion_started_at=long_ago,
+        conversion_attempts=settings.CONVERSION_MAX_ATTEMPTS,
+    )
+
+    convert_revision(revision.pk)
+    convert_revision(revision.pk)
+
+    revision.refresh_from_db()
+    assert revision.conversion_status == "failed"
+    assert revision.conversion_error.startswith("Gave up after 3 attempts")
+    assert revision.conversion_attempts == 3
+
+
+def test_a_conversion_that_is_running_is_not_started_twice(as_fabricator):
+    revision = _revision(
+        as_fabricator, conversion_status=ConversionStatus.RUNNING, conversion_started_at=timezone.now(),
+        conversion_attempts=1,
+    )
+
+    convert_revision(revision.pk)
+
+    revision.refresh_from_db()
+    assert (revision.conversion_status, revision.conversion_attempts) == ("running", 1)
+
+
+def test_a_finished_conversion_is_not_run_again_by_a_repeated_message(converted):
+    revision = converted(box_step())
+
+    convert_revision(revision["id"])
+
+    assert Revision.objects.get(pk=revision["id"]).conversion_attempts == 1
+
+
+def test_a_deleted_revision_is_skipped_quietly():
+    assert conversion.revision_convert(999999) is None
+
+
+def test_storage_trouble_puts_the_conversion_back_in_the_queue_with_the_reason(as_fabricator, monkeypatch):
+    revision = _revision(as_fabricator)
+
+    def unreachable(*args, **kwargs):
+        raise OSError("storage is down")
+
+    monkeypatch.setattr(conversion, "object_chunks", unreachable)
+    convert_revision(revision.pk)
+
+    revision.refresh_from_db()
+    assert revision.conversion_status == "pending"
+    assert revision.conversion_error == "attempt 1: OSError: storage is down"
+
+
+def test_lost_conversions_are_queued_again(as_fabricator, monkeypatch):
+    long_ago = timezone.now() - timedelta(hours=1)
+    lost_message = _revision(as_fabricator, conversion_queued_at=long_ago)
+    lost_worker = _revision(
+        as_fabricator, conversion_status=ConversionStatus.RUNNING, conversion_started_at=long_ago,
+        conversion_attempts=1,
+    )
+    waiting = _revision(as_fabricator)
+    queued = []
+    monkeypatch.setattr(convert_revision, "delay", queued.append)
+
+    assert conversion.conversions_requeue_stalled() == 2
+
+    assert sorted(queued) == sorted([lost_message.pk, lost_worker.pk])
+    assert waiting.pk not in queued
+
+
+def test_a_lead_can_start_a_conversion_again(converted, as_lead, settings, django_capture_on_commit_callbacks):
+    settings.CONVERSION_TIMEOUT_SECONDS = 0.01
+    revision = converted(box_step())
+    settings.CONVERSION_TIMEOUT_SECONDS = 60
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_lead.post(f"/api/revisions/{revision['id']}/reconvert/")
+
+    assert response.status_code == 200
+    again = as_lead.get(f"/api/revisions/{revision['id']}/").json()
+    assert (again["conversion_status"], again["conversion_error"], again["conversion_attempts"]) == ("ready", "", 1)
+
+
+def test_a_new_conversion_replaces_the_old_model(converted, as_lead, django_capture_on_commit_callbacks):
+    revision = converted(box_step())
+    old_model = Revision.objects.get(pk=revision["id"]).glb_key
+
+    with django_capture_on_commit_callbacks(execute=True):
+        as_lead.post(f"/api/revisions/{revision['id']}/reconvert/")
+
+    new_model = Revision.objects.get(pk=revision["id"]).glb_key
+    assert new_model != old_model
+    assert old_model not in stored_keys() and new_model in stored_keys()
+
+
+@pytest.mark.parametrize("client", ["as_fabricator", "as_viewer"])
+def test_only_a_lead_may_start_a_conversion_again(converted, request, client):
+    revision = converted(box_step())
+
+    response = request.getfixturevalue(client).post(f"/api/revisions/{revision['id']}/reconvert/")
+
+    assert response.status_code == 403
+
+
+def test_a_conversion_already_waiting_is_not_queued_twice(as_fabricator, as_lead):
+    revision = post_file(as_fabricator, make_part(), box_step()).json()
+
+    response = as_lead.post(f"/api/revisions/{revision['id']}/reconvert/")
+
+    assert response.status_code == 409
+    assert "already waiting" in response.json()["detail"]

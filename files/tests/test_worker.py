@@ -1,0 +1,62 @@
+"""A real Celery worker, fed through a real broker, converting uploads one after another.
+
+The broker is Redis when CELERY_BROKER_URL points at one (as in CI, each test process on
+a database of its own), and Kombu's in-memory transport otherwise.
+"""
+
+import os
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from files.models import Revision
+from files.tests import corpus
+from files.tests.helpers import post_file
+from files.tests.samples import box_step
+from parts.tests.factories import make_part
+from partsite.celery import app
+
+WAIT_SECONDS = 60
+
+
+@pytest.fixture
+def worker(settings):
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        database = 10 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+        broker = settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + f"/{database}"
+    else:
+        broker = "memory://"
+    saved = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url, app.conf.task_always_eager = broker, False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=WAIT_SECONDS) as running:
+            yield running
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = saved
+        app.pool.force_close_all()
+
+
+def wait_for_conversions(ids):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        statuses = dict(Revision.objects.filter(pk__in=ids).values_list("pk", "conversion_status"))
+        if all(status in ("ready", "failed") for status in statuses.values()):
+            return [statuses[pk] for pk in ids]
+        time.sleep(0.1)
+    pytest.fail(f"conversions did not finish in {WAIT_SECONDS} s: {statuses}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_converts_what_is_uploaded_and_carries_on_after_a_converter_crash(worker, as_fabricator):
+    part = make_part()
+    crashing = corpus.bad_file("del1_direction_kicad_r0603.stp").read_bytes()
+
+    ids = [
+        post_file(as_fabricator, part, box_step(10, 10, 10), "first.step").json()["id"],
+        post_file(as_fabricator, part, crashing, "segfaults.stp").json()["id"],
+        post_file(as_fabricator, part, box_step(20, 10, 10), "after-the-crash.step").json()["id"],
+    ]
+
+    assert wait_for_conversions(ids) == ["ready", "failed", "ready"]
+    assert "segmentation fault" in Revision.objects.get(pk=ids[1]).conversion_error
