@@ -1,0 +1,141 @@
+"""Downloading revisions: exact bytes, byte ranges, presigned links, and a record of who fetched what."""
+
+import hashlib
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from audit.models import FileAccess
+from files.tests.helpers import fetch, post_file
+from files.tests.samples import box_step
+from parts.tests.factories import make_part
+
+pytestmark = pytest.mark.django_db
+
+CONTENT = box_step(padding=300_000)
+
+
+@pytest.fixture
+def revision(as_fabricator):
+    return post_file(as_fabricator, make_part(), CONTENT, "Träger 1.step").json()
+
+
+def download(client, revision, **headers):
+    return fetch(client, f"/api/revisions/{revision['id']}/download/", **headers)
+
+
+@pytest.mark.usefixtures("storage_backend")
+@pytest.mark.parametrize(
+    "header,first,last",
+    [("bytes=0-99", 0, 99), ("bytes=1000-", 1000, len(CONTENT) - 1), ("bytes=-500", len(CONTENT) - 500,
+                                                                       len(CONTENT) - 1)],
+)
+def test_a_byte_range_gets_just_those_bytes(as_viewer, revision, header, first, last):
+    status, headers, body = download(as_viewer, revision, HTTP_RANGE=header)
+
+    assert status == 206
+    assert body == CONTENT[first:last + 1]
+    assert {name.lower(): value for name, value in headers.items()}["content-range"] == (
+        f"bytes {first}-{last}/{len(CONTENT)}"
+    )
+
+
+@pytest.mark.usefixtures("storage_backend")
+def test_the_download_name_is_the_original_filename_even_with_accents(as_viewer, revision):
+    status, headers, body = download(as_viewer, revision)
+
+    disposition = {name.lower(): value for name, value in headers.items()}["content-disposition"]
+    assert disposition.startswith("attachment")
+    assert "filename*=utf-8''Tr%C3%A4ger%201.step" in disposition
+    assert hashlib.sha256(body).hexdigest() == revision["sha256"]
+
+
+def test_a_range_past_the_end_is_416(as_viewer, revision):
+    response = as_viewer.get(f"/api/revisions/{revision['id']}/download/", HTTP_RANGE=f"bytes={len(CONTENT)}-")
+
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{len(CONTENT)}"
+
+
+@pytest.mark.parametrize("header", ["bytes=0-1,5-9", "lines=1-2", "bytes=9-2"])
+def test_ranges_it_does_not_serve_get_the_whole_file(as_viewer, revision, header):
+    status, headers, body = download(as_viewer, revision, HTTP_RANGE=header)
+
+    assert (status, body) == (200, CONTENT)
+
+
+def test_a_range_for_an_older_version_gets_the_whole_file(as_viewer, revision):
+    status, _, body = download(as_viewer, revision, HTTP_RANGE="bytes=0-9", HTTP_IF_RANGE='"another-version"')
+
+    assert (status, body) == (200, CONTENT)
+
+
+def test_a_resumed_download_can_check_it_is_the_same_file(as_viewer, revision):
+    _, headers, _ = download(as_viewer, revision)
+
+    status, _, body = download(as_viewer, revision, HTTP_RANGE="bytes=10-19", HTTP_IF_RANGE=headers["ETag"])
+
+    assert (status, body) == (206, CONTENT[10:20])
+
+
+@pytest.mark.parametrize("storage_backend", ["s3"], indirect=True)
+def test_on_s3_the_link_is_presigned_short_lived_and_for_the_public_host(storage_backend, settings, as_viewer,
+                                                                           revision):
+    settings.AWS_S3_PUBLIC_ENDPOINT_URL = "https://files.example.com"
+    settings.DOWNLOAD_LINK_EXPIRE_SECONDS = 120
+
+    response = as_viewer.get(f"/api/revisions/{revision['id']}/download/")
+
+    assert response.status_code == 302
+    link = urlsplit(response["Location"])
+    query = parse_qs(link.query)
+    assert link.netloc == "files.example.com"
+    assert query["X-Amz-Expires"] == ["120"]
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert "Tr%C3%A4ger" in query["response-content-disposition"][0]
+
+
+@pytest.mark.usefixtures("storage_backend")
+def test_every_download_and_preview_is_recorded(as_viewer, viewer, revision, converted_revision):
+    download(as_viewer, revision)
+    fetch(as_viewer, converted_revision["model_url"])
+
+    accesses = list(FileAccess.objects.order_by("at", "id"))
+    assert [(access.access, access.user, access.revision_id) for access in accesses] == [
+        ("download", viewer, revision["id"]),
+        ("model", viewer, converted_revision["id"]),
+    ]
+    assert revision["sha256"] in accesses[0].what and "R1 Träger 1.step" in accesses[0].what
+
+
+@pytest.fixture
+def converted_revision(as_fabricator, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        created = post_file(as_fabricator, make_part(), box_step()).json()
+    return as_fabricator.get(f"/api/revisions/{created['id']}/").json()
+
+
+def test_the_record_outlives_the_revision(as_lead, revision):
+    download(as_lead, revision)
+
+    as_lead.delete(f"/api/revisions/{revision['id']}/")
+
+    access = FileAccess.objects.get()
+    assert access.revision is None
+    assert "Träger 1.step" in access.what
+
+
+def test_each_role_may_download_but_not_without_one(as_lead, as_fabricator, as_viewer, roleless, anonymous, revision):
+    from conftest import client_for
+
+    url = f"/api/revisions/{revision['id']}/download/"
+
+    assert [client.get(url).status_code for client in (as_lead, as_fabricator, as_viewer)] == [200, 200, 200]
+    assert client_for(roleless).get(url).status_code == 403
+    assert anonymous.get(url).status_code == 401
+    assert FileAccess.objects.count() == 3
+
+
+@pytest.mark.parametrize("route", ["download", "model"])
+def test_an_unknown_revision_is_404(as_viewer, route):
+    assert as_viewer.get(f"/api/revisions/999999/{route}/").status_code == 404
