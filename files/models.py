@@ -32,6 +32,15 @@ class ConversionStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+CONVERSION_BADGE_COLOURS = {
+    ConversionStatus.NONE: "#a0aec0",
+    ConversionStatus.PENDING: "#b7791f",
+    ConversionStatus.RUNNING: "#6b46c1",
+    ConversionStatus.READY: "#2f855a",
+    ConversionStatus.FAILED: "#c53030",
+}
+
+
 class RevisionQuerySet(models.QuerySet):
     def steps(self):
         return self.filter(kind=Kind.STEP)

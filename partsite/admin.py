@@ -1,7 +1,16 @@
 from django.contrib import admin
+from django.utils.html import format_html
 
 from partsite.models import ApiKey
 from partsite.services import apikey_revoke
+
+
+def badge(colour, label):
+    """A status as a coloured pill, for list and detail pages."""
+    return format_html(
+        '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;white-space:nowrap">{}</span>',
+        colour, label,
+    )
 
 
 @admin.register(ApiKey)

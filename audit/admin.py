@@ -1,0 +1,23 @@
+from django.contrib import admin
+
+from audit.models import FileAccess
+
+
+@admin.register(FileAccess)
+class FileAccessAdmin(admin.ModelAdmin):
+    """Who downloaded or previewed which file. A record, so nothing here can be changed."""
+
+    list_display = ["at", "user", "access", "what", "client_address"]
+    list_filter = ["access", "at"]
+    search_fields = ["what", "user__username", "client_address"]
+    list_select_related = ["user"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

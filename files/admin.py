@@ -1,0 +1,122 @@
+from auditlog.mixins import AuditlogHistoryAdminMixin
+from django.contrib import admin, messages
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import format_html
+
+from files import services
+from files.models import CONVERSION_BADGE_COLOURS, Revision, Upload
+from partsite.admin import badge
+from partsite.errors import DomainError
+
+
+def conversion_badge(revision):
+    return badge(CONVERSION_BADGE_COLOURS[revision.conversion_status], revision.get_conversion_status_display())
+
+
+def download_link(revision):
+    return format_html('<a href="{}">Download</a>', reverse("revision-download", args=[revision.pk]))
+
+
+@admin.register(Revision)
+class RevisionAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    """Revisions are immutable: they are uploaded through the API or pages, and here only looked at,
+    converted again or deleted (through the same services as the API)."""
+
+    list_display = ["part", "label", "filename", "kind", "file_size", "schema", "conversion", "uploaded_by",
+                    "uploaded_at", "download"]
+    list_display_links = ["label", "filename"]
+    list_filter = ["kind", "conversion_status", "schema", "uploaded_at"]
+    search_fields = ["filename", "description", "part__part_number", "part__name", "sha256", "uploaded_by__username"]
+    list_select_related = ["part", "uploaded_by"]
+    date_hierarchy = "uploaded_at"
+    actions = ["reconvert", "delete_selected"]
+    show_auditlog_history_link = True
+    fieldsets = [
+        (None, {"fields": ["part", "label", "kind", "filename", "description", "file_size", "sha256",
+                           "content_type", "uploaded_by", "uploaded_at", "download"]}),
+        ("STEP header", {"fields": ["schema", "file_schema", "originating_system", "preprocessor", "author",
+                                    "organization", "file_timestamp", "product_names"]}),
+        ("3D model", {"fields": ["conversion", "conversion_error", "conversion_attempts", "conversion_queued_at",
+                                 "conversion_started_at", "conversion_finished_at", "conversion_seconds",
+                                 "conversion_peak_memory_mb", "triangles", "bbox_mm"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Revision")
+    def label(self, revision):
+        return revision.label
+
+    @admin.display(description="Size", ordering="size")
+    def file_size(self, revision):
+        return filesizeformat(revision.size)
+
+    @admin.display(description="Conversion", ordering="conversion_status")
+    def conversion(self, revision):
+        return conversion_badge(revision)
+
+    @admin.display(description="File")
+    def download(self, revision):
+        return download_link(revision)
+
+    def delete_model(self, request, revision):
+        services.revision_delete(revision=revision, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for revision in queryset:
+            try:
+                services.revision_delete(revision=revision, actor=request.user)
+            except DomainError as refused:
+                self.message_user(request, f"{revision.part.part_number} {revision.label}: {refused.message}",
+                                  messages.ERROR)
+
+    @admin.action(description="Convert the selected STEP revisions again")
+    def reconvert(self, request, queryset):
+        started = 0
+        for revision in queryset:
+            try:
+                services.revision_reconvert(revision=revision, actor=request.user)
+                started += 1
+            except DomainError as refused:
+                self.message_user(request, f"{revision.part.part_number} {revision.label}: {refused.message}",
+                                  messages.ERROR)
+        if started:
+            self.message_user(request, f"Started {started} conversion{'s' if started != 1 else ''}.")
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    """Direct uploads in flight or finished; an open one can be aborted, which discards its parts."""
+
+    list_display = ["id", "part", "filename", "file_size", "status", "created_by", "created_at", "expires_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["filename", "part__part_number"]
+    list_select_related = ["part", "created_by"]
+    actions = ["abort"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Upload._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Size", ordering="size")
+    def file_size(self, upload):
+        return filesizeformat(upload.size)
+
+    @admin.action(description="Abort the selected uploads")
+    def abort(self, request, queryset):
+        for upload in queryset:
+            try:
+                services.upload_abort(upload=upload, actor=request.user)
+                self.message_user(request, f"Aborted the upload of {upload.filename}.")
+            except DomainError as refused:
+                self.message_user(request, f"{upload.filename}: {refused.message}", messages.ERROR)
