@@ -2,6 +2,7 @@ from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.shortcuts import render
 from django.utils.html import format_html
 
@@ -101,6 +102,7 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     ]
     inlines = [PartEventInline]
     actions = ["approve", "assign", "send_back"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     show_auditlog_history_link = True
 
     @admin.display(description="Status", ordering="status")

@@ -1,12 +1,15 @@
 """API-key authentication and the rate limits on anonymous and failed requests."""
 
+import re
 import time
 
 from auditlog.context import auditlog_value
 from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
 from django.http import JsonResponse
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.throttling import AnonRateThrottle
@@ -14,14 +17,17 @@ from rest_framework.throttling import AnonRateThrottle
 from partsite.models import ApiKey
 
 KEY_HEADER = "X-API-Key"
-QUERY_KEY_NAMES = ("api_key", "apikey", "key", "x-api-key", "token", "access_token")
+# Query parameters refused whatever their value (compared case-insensitively, "-" as "_"),
+# and the shape of a key, refused under any parameter name.
+QUERY_KEY_NAMES = frozenset({"api_key", "apikey", "key", "x_api_key", "token", "access_token"})
+KEY_PATTERN = re.compile(r"ps_[0-9a-f]{16}\.[A-Za-z0-9_-]+")
 # last_used_at is written at most this often per key, not on every request.
 LAST_USED_RESOLUTION_SECONDS = 60
 
 
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        if any(name in request.query_params for name in QUERY_KEY_NAMES):
+        if _key_in_query_string(request.query_params):
             raise exceptions.AuthenticationFailed(
                 f"API keys are not accepted in the URL; send the key in the {KEY_HEADER} header."
             )
@@ -58,6 +64,15 @@ class ApiKeyAuthentication(BaseAuthentication):
         api_key.last_used_at = now
 
 
+def _key_in_query_string(query_params):
+    for name, values in query_params.lists():
+        if name.lower().replace("-", "_") in QUERY_KEY_NAMES:
+            return True
+        if any(KEY_PATTERN.search(text) for text in (name, *values)):
+            return True
+    return False
+
+
 def _tell_auditlog(user):
     """Auditlog's middleware ran before DRF knew the user; give it the key's owner."""
     try:
@@ -72,29 +87,48 @@ class AnonymousThrottle(AnonRateThrottle):
     def get_rate(self):
         return settings.ANONYMOUS_RATE
 
+    def get_ident(self, request):
+        # DRF's own ident trusts X-Forwarded-For, which any client can set to a new
+        # value on every request; count by the same address the failure limit uses.
+        return client_address(request)
+
 
 def client_address(request):
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
+# Where a client can fail to authenticate: API keys and sessions on the API, and the
+# two login forms (admin and browsable API).
+THROTTLED_PATHS = ("/api/", "/api-auth/", "/admin/")
+
+
+def _mark_failed_login(sender, credentials, request=None, **kwargs):
+    """A wrong password on a login form answers 200 with the form again; remember it failed."""
+    if request is not None:
+        request.partsite_login_failed = True
+
+
+user_login_failed.connect(_mark_failed_login, dispatch_uid="partsite.auth.mark_failed_login")
+
+
 class AuthFailureThrottleMiddleware:
-    """Answer 429 to a client that keeps failing authentication on the API.
+    """Answer 429 to a client that keeps failing authentication.
 
     DRF checks permissions before throttles, so a client without valid
     credentials would never reach a throttle; counting 401 answers here covers
-    both wrong keys and anonymous probing.
+    both wrong keys and anonymous probing. Wrong passwords on the login forms
+    count too.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(THROTTLED_PATHS):
             return self.get_response(request)
         cache_key = f"auth-failures:{client_address(request)}"
-        failures = cache.get(cache_key, [])
         now = time.time()
-        failures = [t for t in failures if now - t < settings.AUTH_FAILURE_WINDOW_SECONDS]
+        failures = self._recent(cache.get(cache_key, []), now)
         if len(failures) >= settings.AUTH_FAILURE_LIMIT:
             retry_after = int(settings.AUTH_FAILURE_WINDOW_SECONDS - (now - failures[0])) + 1
             response = JsonResponse(
@@ -104,7 +138,22 @@ class AuthFailureThrottleMiddleware:
             response["Retry-After"] = str(retry_after)
             return response
         response = self.get_response(request)
-        if response.status_code == 401:
-            failures.append(now)
+        if response.status_code == 401 or getattr(request, "partsite_login_failed", False):
+            # Read again: other requests from this client may have failed meanwhile.
+            failures = self._recent(cache.get(cache_key, []), now) + [now]
             cache.set(cache_key, failures, settings.AUTH_FAILURE_WINDOW_SECONDS)
         return response
+
+    @staticmethod
+    def _recent(failures, now):
+        return [t for t in failures if now - t < settings.AUTH_FAILURE_WINDOW_SECONDS]
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Describes the X-API-Key header in the OpenAPI schema."""
+
+    target_class = ApiKeyAuthentication
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": KEY_HEADER}

@@ -28,8 +28,10 @@ def _storage():
 
 
 def _broker():
-    with celery_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=PROBE_TIMEOUT_SECONDS)
+    # One bounded attempt: kombu's retry back-off would sleep for seconds and outlast
+    # the prober's own timeout, so the caller would never see which dependency failed.
+    with celery_app.connection_for_write(connect_timeout=PROBE_TIMEOUT_SECONDS) as conn:
+        conn.ensure_connection(max_retries=0)
 
 
 CHECKS = {"database": _database, "storage": _storage, "broker": _broker}

@@ -1,4 +1,6 @@
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,15 +11,27 @@ from partsite.roles import Role, role_group
 User = get_user_model()
 
 
+def _check_role(role):
+    if role not in Role.values:
+        raise Invalid(f"Unknown role {role!r}; choose one of: {', '.join(Role.values)}.", field="role")
+
+
 @transaction.atomic
 def user_create(*, username, role, password=None, email=""):
     """A user in one role. Leads are staff so they can use the admin."""
-    if role not in Role.values:
-        raise Invalid(f"Unknown role {role!r}; choose one of: {', '.join(Role.values)}.")
+    _check_role(role)
+    try:
+        User.username_validator(username)
+    except ValidationError as error:
+        raise Invalid(f"{username!r} is not a valid username. {' '.join(error.messages)}", field="username") from None
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(f"A user named {username!r} already exists.")
     user = User(username=username, email=email, is_staff=role == Role.LEAD)
     if password:
+        try:
+            validate_password(password, user)
+        except ValidationError as error:
+            raise Invalid(" ".join(error.messages), field="password") from None
         user.set_password(password)
     else:
         user.set_unusable_password()
@@ -27,11 +41,14 @@ def user_create(*, username, role, password=None, email=""):
 
 
 def user_set_role(*, user, role):
+    _check_role(role)
     with transaction.atomic():
         user.groups.remove(*user.groups.filter(name__in=Role.values))
         user.groups.add(role_group(role))
         user.is_staff = role == Role.LEAD or user.is_superuser
         user.save(update_fields=["is_staff"])
+    # role_of() caches the role on the user object; this one is now out of date.
+    user.__dict__.pop("_partsite_role", None)
 
 
 def apikey_create(*, user, name=""):

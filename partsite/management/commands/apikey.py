@@ -33,6 +33,8 @@ class Command(BaseCommand):
         keys = ApiKey.objects.select_related("user").order_by("user__username", "created_at")
         if username:
             keys = keys.filter(user__username=username)
+        if not keys:
+            self.stdout.write(f"No API keys{f' for {username}' if username else ''}.")
         for api_key in keys:
             state = f"revoked {api_key.revoked_at:%Y-%m-%d %H:%M}" if api_key.is_revoked else "active"
             used = f"{api_key.last_used_at:%Y-%m-%d %H:%M}" if api_key.last_used_at else "never"
@@ -45,5 +47,10 @@ class Command(BaseCommand):
         api_key = ApiKey.objects.filter(pk=id).first()
         if api_key is None:
             raise CommandError(f"No API key with id {id}.")
+        if api_key.is_revoked:
+            self.stdout.write(
+                f"API key {id} of {api_key.user.username} was already revoked on {api_key.revoked_at:%Y-%m-%d %H:%M}."
+            )
+            return
         apikey_revoke(api_key=api_key)
         self.stdout.write(f"Revoked API key {id} of {api_key.user.username}.")
