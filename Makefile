@@ -14,8 +14,14 @@ run: $(VENV)/.base-installed
 	@echo "Partsite on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/). Ctrl-C stops it."
 	PATH="$(CURDIR)/$(BIN):$$PATH" BIND="$(HOST):$(PORT)" $(BIN)/honcho -f Procfile start
 
+# One test process per core; PYTEST_ARGS="-n 0 -x" for a single process that stops at the first failure.
+PYTEST_ARGS ?= -n auto
 test: $(VENV)/.dev-installed
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Upload and download speed and the web worker's memory for big files; prints a table.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/run.py
 
 install: $(VENV)/.base-installed
 install-dev: $(VENV)/.dev-installed

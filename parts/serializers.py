@@ -16,7 +16,10 @@ class PartSerializer(serializers.ModelSerializer):
     assignee = Username()
     reviewer = Username()
     created_by = Username()
-    part_number = serializers.CharField(max_length=64, required=False, help_text="Generated when not given.")
+    part_number = serializers.CharField(
+        max_length=64, required=False, help_text="Generated when not given.",
+        error_messages={"blank": "May not be blank; leave it out to have one generated."},
+    )
     allowed_actions = serializers.SerializerMethodField(help_text="The moves you may make on this part now.")
     approved_revision = RevisionBriefSerializer(read_only=True, help_text="The STEP revision the approval pinned.")
     latest_revision = RevisionBriefSerializer(read_only=True, help_text="The newest STEP revision.")
@@ -36,9 +39,6 @@ class PartSerializer(serializers.ModelSerializer):
         ]
 
     def validate_part_number(self, value):
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("May not be blank; leave it out to have one generated.")
         taken = Part.objects.filter(part_number=value)
         if self.instance:
             taken = taken.exclude(pk=self.instance.pk)
