@@ -1,0 +1,121 @@
+"""Re-hash every stored file against the database and report where they disagree.
+
+Like Paperless-ngx's sanity checker: each revision's file must be in storage with the size
+and SHA-256 on record, and so must the 3D model (GLB) converted from it. Anything else
+under the prefixes Partsite owns is an orphan. Files are streamed, never read whole.
+
+The site may stay up while this runs. A file deleted, or a model replaced, after the
+check started is not reported missing, and the list of keys that something refers to is
+read after storage has been listed, so a file uploaded meanwhile is not an orphan either.
+"""
+
+from dataclasses import dataclass
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
+from tqdm import tqdm
+
+from files.models import Revision, Upload, UploadStatus
+from files.storage import object_digest, object_keys
+from parts.models import Part
+
+# An upload in progress owns its key before any revision refers to it.
+UNFINISHED_UPLOADS = (UploadStatus.OPEN, UploadStatus.COMPLETING)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object the database says is in storage, what it must hash to, and whose it is."""
+
+    key: str
+    size: int
+    sha256: str
+    owner: str
+
+
+def stored_objects(revisions):
+    for revision in revisions:
+        owner = f"{revision.part.part_number} {revision.label} ({revision.filename})"
+        yield StoredObject(revision.storage_key, revision.size, revision.sha256, owner)
+        if revision.glb_key:
+            yield StoredObject(revision.glb_key, revision.glb_size, revision.glb_sha256, f"{owner} 3D model")
+
+
+def is_still_referenced(key):
+    return Revision.objects.filter(Q(storage_key=key) | Q(glb_key=key)).exists()
+
+
+def referenced_keys():
+    keys = set()
+    for storage_key, glb_key in Revision.objects.values_list("storage_key", "glb_key"):
+        keys.update((storage_key, glb_key))
+    keys.update(Upload.objects.filter(status__in=UNFINISHED_UPLOADS).values_list("storage_key", flat=True))
+    return keys
+
+
+class Command(BaseCommand):
+    help = "Re-hash every stored file against the database; report missing, corrupt and orphaned files."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--part", dest="part_number", metavar="PART_NUMBER",
+            help="Check only this part's files (orphans belong to no part, so they are not looked for).",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar, even on a terminal.")
+
+    def handle(self, part_number=None, no_progress=False, **options):
+        revisions = Revision.objects.select_related("part").order_by("part__part_number", "kind", "number")
+        if part_number:
+            if not Part.objects.filter(part_number=part_number).exists():
+                raise CommandError(f"No part numbered {part_number!r}.")
+            revisions = revisions.filter(part__part_number=part_number)
+        expected = list(stored_objects(revisions.iterator()))
+
+        self.problems = {"missing": 0, "corrupt": 0}
+        self.vanished = 0
+        progress = tqdm(
+            expected, desc="Verifying", unit="file",
+            # The raw stream: tqdm redraws with carriage returns, the wrapper would end each with a newline.
+            file=self.stderr._out, disable=no_progress or not self.stderr.isatty(),
+        )
+        with progress:
+            for stored in progress:
+                self.verify(stored)
+        if not part_number:
+            self.problems["orphaned"] = 0
+            self.find_orphans()
+
+        checked = len(expected) - self.vanished
+        if any(self.problems.values()):
+            counts = ", ".join(f"{count} {problem}" for problem, count in self.problems.items())
+            raise CommandError(f"{checked} objects checked: {counts}.")
+        self.stdout.write(self.style.SUCCESS(f"All {checked} objects verified."))
+
+    def verify(self, stored):
+        try:
+            found = object_digest(stored.key)
+        except FileNotFoundError:
+            if is_still_referenced(stored.key):
+                self.report("missing", f"MISSING  {stored.key}: {stored.owner}")
+            else:
+                self.vanished += 1
+            return
+        if (found.size, found.sha256) != (stored.size, stored.sha256):
+            self.report(
+                "corrupt",
+                f"CORRUPT  {stored.key}: {stored.owner}: expected {stored.size} bytes with SHA-256 {stored.sha256}, "
+                f"found {found.size} bytes with SHA-256 {found.sha256}",
+            )
+
+    def find_orphans(self):
+        listed = list(object_keys())
+        referenced = referenced_keys()
+        for key in listed:
+            if key not in referenced:
+                self.report("orphaned", f"ORPHANED {key}: no revision or upload refers to it")
+
+    def report(self, problem, line):
+        self.problems[problem] += 1
+        # Findings go to stdout; a progress bar drawn on the same terminal steps aside for them.
+        with tqdm.external_write_mode():
+            self.stdout.write(line, self.style.ERROR)
