@@ -106,7 +106,8 @@ class Revision(models.Model):
         return f"{self.part_id} {self.kind} r{self.number} {self.filename}"
 
     @property
-    def label(self):
+    def label(self) -> str:
+        """R1, R2, ... for STEP models; D1, D2, ... for drawings."""
         return f"{'R' if self.kind == Kind.STEP else 'D'}{self.number}"
 
 
@@ -142,6 +143,9 @@ class Upload(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
+    # When its parts (local files or the S3 multipart upload) were cleaned up; until then
+    # the expiry task keeps trying.
+    parts_discarded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

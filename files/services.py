@@ -17,6 +17,7 @@ from files import permissions
 from files.models import CONTENT_TYPES, EXTENSIONS, ConversionStatus, Kind, Revision, Upload, UploadStatus
 from files.step_header import InvalidContent, sniff_pdf, sniff_step
 from files.storage import (
+    PartsGone,
     direct_uploads,
     new_revision_key,
     object_delete,
@@ -143,10 +144,14 @@ def _queue_conversion(revision_id):
 def revision_delete(*, revision, actor):
     permissions.check_may_manage_revisions(actor)
     with transaction.atomic():
+        # The part is locked first, as approving and completing lock it: neither can pin this revision meanwhile.
+        pinned_by = (
+            Part.objects.select_for_update().filter(pk=revision.part_id)
+            .values("approved_revision", "built_revision").first()
+        )
         revision = Revision.objects.select_for_update().filter(pk=revision.pk).first()
         if revision is None:
             return
-        pinned_by = Part.objects.filter(pk=revision.part_id).values("approved_revision", "built_revision").first()
         if pinned_by and revision.pk == pinned_by["approved_revision"]:
             raise Conflict(f"{revision.label} is the approved revision of its part and cannot be deleted.")
         if pinned_by and revision.pk == pinned_by["built_revision"]:
@@ -223,7 +228,15 @@ def upload_received(upload):
     """{part number: bytes} of the parts that arrived whole."""
     if upload.status != UploadStatus.OPEN:
         return {}
-    received = direct_uploads().received(upload)
+    try:
+        received = direct_uploads().received(upload)
+    except PartsGone as gone:
+        reason = f"The parts of this upload are gone: {gone}. Start a new upload."
+        Upload.objects.filter(pk=upload.pk, status=UploadStatus.OPEN).update(
+            status=UploadStatus.FAILED, error=reason, parts_discarded_at=timezone.now()
+        )
+        upload.refresh_from_db()
+        raise Conflict(reason, status=upload.status) from None
     return {number: size for number, size in received.items() if size == upload.part_length(number)}
 
 
@@ -270,23 +283,22 @@ def upload_complete(*, upload, actor):
         )
     if not Upload.objects.filter(pk=upload.pk, status=UploadStatus.OPEN).update(status=UploadStatus.COMPLETING):
         raise Conflict("This upload is already being completed.")
-    backend = direct_uploads()
     try:
-        digest = backend.assemble(upload)
+        digest = direct_uploads().assemble(upload)
         _verify_assembled(upload, digest)
         header = check_content(upload.kind, digest.head, upload.filename)
         revision = _revision_record(
-            part=upload.part, actor=actor, kind=upload.kind, key=upload.storage_key, filename=upload.filename,
-            description=upload.description, digest=digest, header=header,
+            part=upload.part, actor=upload.created_by or actor, kind=upload.kind, key=upload.storage_key,
+            filename=upload.filename, description=upload.description, digest=digest, header=header,
         )
     except BaseException as error:
         object_delete(upload.storage_key)
-        backend.discard(upload)
         reason = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
         Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.FAILED, error=reason[:2000])
+        _upload_discard(upload)
         raise
-    backend.discard(upload)
     Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.COMPLETED, revision=revision)
+    _upload_discard(upload)
     return revision
 
 
@@ -312,20 +324,27 @@ def upload_abort(*, upload, actor):
 def _upload_discard(upload):
     try:
         direct_uploads().discard(upload)
-    except Exception:  # the expiry task tries again
+    except Exception:  # storage trouble: uploads_expire tries again
         logger.exception("could not discard the parts of upload %s", upload.pk)
+        return
+    Upload.objects.filter(pk=upload.pk).update(parts_discarded_at=timezone.now())
 
 
 def uploads_expire():
-    """Discard uploads abandoned past their expiry, including any half-assembled object."""
+    """Expire uploads abandoned past their expiry, and discard the parts of every finished one.
+
+    Returns how many uploads expired.
+    """
     expired = Upload.objects.filter(
         status__in=[UploadStatus.OPEN, UploadStatus.COMPLETING], expires_at__lte=timezone.now()
     )
     count = 0
     for upload in expired:
         if Upload.objects.filter(pk=upload.pk, status=upload.status).update(status=UploadStatus.EXPIRED):
-            _upload_discard(upload)
             if not Revision.objects.filter(storage_key=upload.storage_key).exists():
                 object_delete(upload.storage_key)
             count += 1
+    finished = Upload.objects.exclude(status__in=[UploadStatus.OPEN, UploadStatus.COMPLETING])
+    for upload in finished.filter(parts_discarded_at__isnull=True):
+        _upload_discard(upload)
     return count

@@ -45,6 +45,10 @@ class StorageError(Exception):
     """Storage did not do what was asked; the message is safe to show."""
 
 
+class PartsGone(StorageError):
+    """The parts of a direct upload are no longer in storage."""
+
+
 def _storage():
     return storages["default"]
 
@@ -110,10 +114,26 @@ class _DigestingReader(io.RawIOBase):
 
 def object_save(key, content):
     """Store a file object (with read() or chunks()) under exactly this key."""
+    if is_s3() and hasattr(content, "temporary_file_path"):
+        _s3_save_spooled(key, content)
+        return
     saved = _storage().save(key, content if isinstance(content, File) else File(content, name=key))
     if saved != key:  # keys are random; a clash means something is badly wrong
         _storage().delete(saved)
         raise StorageError(f"Storage refused the key {key}.")
+
+
+def _s3_save_spooled(key, spooled):
+    """Upload a file spooled to disk by its path, which boto3 streams from disk.
+
+    Given a file object instead, boto3 reads each 8 MB part into memory, ten parts at a
+    time, and the web worker's memory grows to several hundred MB (see bench/run.py).
+    """
+    storage = _storage()
+    storage.bucket.Object(key).upload_file(
+        spooled.temporary_file_path(), ExtraArgs=storage._get_write_parameters(key, spooled),
+        Config=storage.transfer_config,
+    )
 
 
 def object_save_digesting(key, chunks):
@@ -259,19 +279,11 @@ class S3Parts:
 
     def received(self, upload):
         """{part number: bytes received} for the parts S3 holds."""
-        paginator = _client().get_paginator("list_parts")
-        pages = paginator.paginate(Bucket=_bucket(), Key=upload.storage_key, UploadId=upload.s3_upload_id)
-        return {part["PartNumber"]: part["Size"] for page in pages for part in page.get("Parts", [])}
+        return {part["PartNumber"]: part["Size"] for part in self._parts(upload)}
 
     def assemble(self, upload):
         """Join the parts into the object at upload.storage_key, then digest it."""
-        paginator = _client().get_paginator("list_parts")
-        pages = paginator.paginate(Bucket=_bucket(), Key=upload.storage_key, UploadId=upload.s3_upload_id)
-        parts = [
-            {"PartNumber": part["PartNumber"], "ETag": part["ETag"]}
-            for page in pages
-            for part in page.get("Parts", [])
-        ]
+        parts = [{"PartNumber": part["PartNumber"], "ETag": part["ETag"]} for part in self._parts(upload)]
         _client().complete_multipart_upload(
             Bucket=_bucket(), Key=upload.storage_key, UploadId=upload.s3_upload_id,
             MultipartUpload={"Parts": sorted(parts, key=lambda part: part["PartNumber"])},
@@ -283,6 +295,15 @@ class S3Parts:
             _client().abort_multipart_upload(Bucket=_bucket(), Key=upload.storage_key, UploadId=upload.s3_upload_id)
         except _client().exceptions.NoSuchUpload:
             pass
+
+    @staticmethod
+    def _parts(upload):
+        paginator = _client().get_paginator("list_parts")
+        pages = paginator.paginate(Bucket=_bucket(), Key=upload.storage_key, UploadId=upload.s3_upload_id)
+        try:
+            return [part for page in pages for part in page.get("Parts", [])]
+        except _client().exceptions.NoSuchUpload:
+            raise PartsGone("its multipart upload is no longer in the bucket (aborted outside Partsite?)") from None
 
 
 class LocalParts:
