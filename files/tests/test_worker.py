@@ -29,12 +29,21 @@ def worker(settings):
         broker = "memory://"
     saved = app.conf.broker_url, app.conf.task_always_eager
     app.conf.broker_url, app.conf.task_always_eager = broker, False
+    _forget_broker_connections()
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=WAIT_SECONDS) as running:
             yield running
     finally:
         app.conf.broker_url, app.conf.task_always_eager = saved
-        app.pool.force_close_all()
+        _forget_broker_connections()
+
+
+def _forget_broker_connections():
+    """Celery keeps its first broker connection pools for good; the next publish opens new ones."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def wait_for_conversions(ids):
