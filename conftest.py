@@ -7,7 +7,7 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def sandbox(settings, tmp_path):
+def sandbox(settings, tmp_path, tmp_path_factory):
     """Each test stores files in its own folder and starts with empty rate-limit counters."""
     settings.MEDIA_ROOT = tmp_path / "media"
     # Celery copies its configuration once, so tasks run in-process is set on the app itself.
@@ -21,9 +21,9 @@ def sandbox(settings, tmp_path):
     # Serve static files (the API docs' assets) without running collectstatic first.
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
-    settings.FILE_UPLOAD_TEMP_DIR = tmp_path / "spool"
-    settings.FILE_UPLOAD_TEMP_DIR.mkdir()
-    settings.UPLOAD_PARTS_DIR = tmp_path / "upload-parts"
+    # Beside tmp_path, not in it: tests check that tmp_path holds only what they made.
+    settings.FILE_UPLOAD_TEMP_DIR = tmp_path_factory.mktemp("spool")
+    settings.UPLOAD_PARTS_DIR = tmp_path_factory.mktemp("upload-parts")
 
 
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_S3_REGION_NAME": "us-east-1"}
