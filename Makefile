@@ -22,6 +22,7 @@ test: $(VENV)/.dev-installed
 # Upload and download speed and the web worker's memory for big files; prints a table.
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/conversion.py
 
 install: $(VENV)/.base-installed
 install-dev: $(VENV)/.dev-installed
