@@ -18,6 +18,49 @@ def download_link(revision):
     return format_html('<a href="{}">Download</a>', reverse("revision-download", args=[revision.pk]))
 
 
+def revision_link(revision):
+    """A revision, linked to its admin page, with its download beside it."""
+    if revision is None:
+        return "-"
+    page = reverse("admin:files_revision_change", args=[revision.pk])
+    return format_html('<a href="{}">{} {}</a> ({})', page, revision.label, revision.filename, download_link(revision))
+
+
+class RevisionInline(admin.TabularInline):
+    """A part's files, newest first, on its admin page."""
+
+    model = Revision
+    fields = ["revision", "file_size", "schema", "conversion", "uploaded_by", "uploaded_at", "download"]
+    readonly_fields = fields
+    ordering = ["kind", "-number"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Files"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Revision")
+    def revision(self, revision):
+        page = reverse("admin:files_revision_change", args=[revision.pk])
+        return format_html('<a href="{}">{} {}</a>', page, revision.label, revision.filename)
+
+    @admin.display(description="Size")
+    def file_size(self, revision):
+        return filesizeformat(revision.size)
+
+    @admin.display(description="3D model")
+    def conversion(self, revision):
+        return conversion_badge(revision)
+
+    @admin.display(description="File")
+    def download(self, revision):
+        return download_link(revision)
+
+
 @admin.register(Revision)
 class RevisionAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     """Revisions are immutable: they are uploaded through the API or pages, and here only looked at,

@@ -4,8 +4,9 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.shortcuts import render
-from django.utils.html import format_html
 
+from files.admin import RevisionInline, revision_link
+from partsite.admin import badge
 from partsite.errors import DomainError
 from partsite.roles import Role
 from parts import services
@@ -92,25 +93,35 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     list_select_related = ["assignee"]
     readonly_fields = [
         "status_badge", "category", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at",
-        "completed_incorrectly", "created_by", "created_at", "updated_at",
+        "completed_incorrectly", "approved", "latest", "built", "created_by", "created_at", "updated_at",
     ]
     fieldsets = [
         (None, {"fields": ["part_number", "name", "type", "amount", "notes", "onshape_url"]}),
         ("Material", {"fields": ["material", "material_thickness", "subsystem"]}),
-        ("Lifecycle", {"fields": readonly_fields[:-3] + ["storage_location"]}),
+        ("Lifecycle", {"fields": readonly_fields[:8] + ["storage_location"]}),
+        ("CAD", {"fields": ["approved", "latest", "built"]}),
         ("Record", {"fields": ["created_by", "created_at", "updated_at"]}),
     ]
-    inlines = [PartEventInline]
+    inlines = [RevisionInline, PartEventInline]
     actions = ["approve", "assign", "send_back"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     show_auditlog_history_link = True
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, part):
-        return format_html(
-            '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;white-space:nowrap">{}</span>',
-            BADGE_COLOURS[part.status], part.get_status_display(),
-        )
+        return badge(BADGE_COLOURS[part.status], part.get_status_display())
+
+    @admin.display(description="Approved revision")
+    def approved(self, part):
+        return revision_link(part.approved_revision)
+
+    @admin.display(description="Latest STEP revision")
+    def latest(self, part):
+        return revision_link(part.latest_revision)
+
+    @admin.display(description="Built from")
+    def built(self, part):
+        return revision_link(part.built_revision)
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in form.cleaned_data if name in services.EDITABLE_FIELDS}

@@ -12,6 +12,11 @@ from parts.tests.factories import make_part
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/parts/part/"
 
+# The part page's read-only inlines (files, timeline) still post their formset counts.
+NO_INLINE_ROWS = {
+    "events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0, "revisions-TOTAL_FORMS": 0, "revisions-INITIAL_FORMS": 0,
+}
+
 
 @pytest.fixture
 def admin_client(client, lead):
@@ -175,8 +180,7 @@ def test_editing_in_the_admin_goes_through_the_service(admin_client):
 
     response = admin_client.post(
         change_page(part),
-        {"part_number": "DT-1", "name": "Wide bracket", "type": "cnc", "amount": 2, "events-TOTAL_FORMS": 0,
-         "events-INITIAL_FORMS": 0},
+        {"part_number": "DT-1", "name": "Wide bracket", "type": "cnc", "amount": 2, **NO_INLINE_ROWS},
     )
 
     assert response.status_code == 302, response.content.decode()
@@ -188,8 +192,7 @@ def test_editing_in_the_admin_goes_through_the_service(admin_client):
 def test_adding_in_the_admin_numbers_the_part_and_starts_its_timeline(admin_client, lead):
     response = admin_client.post(
         f"{CHANGELIST}add/",
-        {"part_number": "", "name": "Gusset", "type": "hand", "amount": 1, "events-TOTAL_FORMS": 0,
-         "events-INITIAL_FORMS": 0},
+        {"part_number": "", "name": "Gusset", "type": "hand", "amount": 1, **NO_INLINE_ROWS},
     )
 
     assert response.status_code == 302, response.content.decode()
@@ -210,3 +213,25 @@ def test_the_history_shows_each_field_change(admin_client, as_lead):
     assert "Steel" in html and "6061 aluminium" in html
     change = LogEntry.objects.get_for_object(Part.objects.get(pk=part["id"])).filter(action=LogEntry.Action.UPDATE)
     assert change.get().actor.username == "alice"
+
+
+def test_the_part_page_shows_its_files_and_which_revision_was_approved(as_lead, as_fabricator, lead):
+    from django.test import Client
+
+    from files.tests.helpers import post_file
+    from files.tests.samples import box_step
+
+    part = make_part()
+    post_file(as_fabricator, part, box_step(10, 10, 10), "first.step")
+    as_lead.post(f"/api/parts/{part.pk}/approve/")
+    post_file(as_fabricator, part, box_step(20, 10, 10), "second.step")
+    client = Client()
+    client.force_login(lead)
+
+    page = client.get(f"/admin/parts/part/{part.pk}/change/").content.decode()
+
+    approved = page.split("Approved revision")[1].split("Latest STEP revision")[0]
+    latest = page.split("Latest STEP revision")[1].split("Built from")[0]
+    assert "R1 first.step" in approved
+    assert "R2 second.step" in latest
+    assert page.count("/download/") >= 4  # both files in the list, and the two revisions above
