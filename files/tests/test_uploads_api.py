@@ -1,13 +1,11 @@
 """Direct, resumable uploads: /api/parts/{id}/uploads/ and /api/uploads/{id}/, on both storage backends."""
 
 import hashlib
-import threading
 import uuid
 from datetime import timedelta
 from functools import cache
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from files.models import Revision, Upload
@@ -16,6 +14,7 @@ from files.tasks import expire_uploads
 from files.tests.helpers import fetch, send_part, stored_keys
 from files.tests.samples import box_step, pdf_bytes
 from parts.tests.factories import make_part
+from partsite.testing import all_at_once
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
@@ -272,23 +271,9 @@ def test_uploads_completed_at_the_same_time_never_share_a_revision_number(fabric
         started_and_sent(client_for(fabricator), part, box_step(10 * n, 10, 10), filename=f"v{n}.step")
         for n in range(1, 5)
     ]
-    together = threading.Barrier(len(uploads))
-    answers = {}
+    answers = all_at_once(lambda upload: complete(client_for(fabricator), upload).status_code, uploads)
 
-    def complete_on_own_thread(upload):
-        try:
-            together.wait()
-            answers[upload["filename"]] = complete(client_for(fabricator), upload).status_code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=complete_on_own_thread, args=(upload,)) for upload in uploads]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert sorted(answers.values()) == [201] * len(uploads)
+    assert answers == [201] * len(uploads)
     assert sorted(part.revisions.values_list("number", flat=True)) == [1, 2, 3, 4]
 
 

@@ -1,9 +1,6 @@
 """Claiming is race-free: of many people claiming the same part at once, exactly one gets it."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from parts import services
 from parts.lifecycle import Action, Status
@@ -11,33 +8,22 @@ from parts.models import Part, PartEvent
 from parts.tests.factories import make_part
 from partsite.errors import Conflict
 from partsite.services import user_create
+from partsite.testing import all_at_once
 
 CLAIMERS = 8
 
 
 def claim_all_at_once(part, users):
-    """Every user claims the part on their own thread and database connection, released together."""
-    start = threading.Barrier(len(users))
-    outcomes = {}
+    """{username: "won" | "conflict" | an unexpected error} when every user claims the part at once."""
 
     def claim(user):
         try:
-            start.wait()
             services.part_claim(part=part, actor=user)
-            outcomes[user.username] = "won"
         except Conflict:
-            outcomes[user.username] = "conflict"
-        except Exception as error:  # reported below, not swallowed
-            outcomes[user.username] = error
-        finally:
-            connection.close()
+            return "conflict"
+        return "won"
 
-    threads = [threading.Thread(target=claim, args=(user,)) for user in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    return {user.username: outcome for user, outcome in zip(users, all_at_once(claim, users))}
 
 
 @pytest.mark.django_db(transaction=True)
