@@ -139,3 +139,10 @@ def test_each_role_may_download_but_not_without_one(as_lead, as_fabricator, as_v
 @pytest.mark.parametrize("route", ["download", "model"])
 def test_an_unknown_revision_is_404(as_viewer, route):
     assert as_viewer.get(f"/api/revisions/999999/{route}/").status_code == 404
+
+
+def test_a_download_fetched_in_pieces_is_recorded_once(as_viewer, revision):
+    for first in range(0, len(CONTENT), 100_000):
+        download(as_viewer, revision, HTTP_RANGE=f"bytes={first}-{first + 99_999}")
+
+    assert FileAccess.objects.count() == 1
