@@ -1,10 +1,9 @@
 """A real Celery worker, fed through a real broker, converting uploads one after another.
 
-The broker is Redis when CELERY_BROKER_URL points at one (as in CI, each test process on
-a database of its own), and Kombu's in-memory transport otherwise.
+The broker is Redis when CELERY_BROKER_URL points at one (as in CI), and Kombu's in-memory
+transport otherwise.
 """
 
-import os
 import time
 
 import pytest
@@ -22,11 +21,7 @@ WAIT_SECONDS = 60
 
 @pytest.fixture
 def worker(settings):
-    if settings.CELERY_BROKER_URL.startswith("redis"):
-        database = 10 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
-        broker = settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + f"/{database}"
-    else:
-        broker = "memory://"
+    broker = settings.CELERY_BROKER_URL if settings.CELERY_BROKER_URL.startswith("redis") else "memory://"
     saved = app.conf.broker_url, app.conf.task_always_eager
     app.conf.broker_url, app.conf.task_always_eager = broker, False
     _forget_broker_connections()
@@ -39,9 +34,10 @@ def worker(settings):
 
 
 def _forget_broker_connections():
-    """Celery keeps its first broker connection pools for good; the next publish opens new ones."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+    """Celery keeps the pools of the broker it first used; the next publish looks them up again.
+
+    Kombu shares pools between users of the same broker URL, so they are left open.
+    """
     app._pool = None
     app.amqp._producer_pool = None
 
