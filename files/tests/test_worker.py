@@ -53,15 +53,27 @@ def wait_for_conversions(ids):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_converts_what_is_uploaded_and_carries_on_after_a_converter_crash(worker, as_fabricator):
+def test_a_worker_converts_what_is_uploaded_one_after_another(worker, as_fabricator):
+    part = make_part()
+
+    ids = [
+        post_file(as_fabricator, part, box_step(10, 10, 10), "first.step").json()["id"],
+        post_file(as_fabricator, part, box_step(solid=False), "no-solids.step").json()["id"],
+        post_file(as_fabricator, part, box_step(20, 10, 10), "third.step").json()["id"],
+    ]
+
+    assert wait_for_conversions(ids) == ["ready", "failed", "ready"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_carries_on_after_a_file_that_crashes_the_converter(worker, as_fabricator):
     part = make_part()
     crashing = corpus.bad_file("del1_direction_kicad_r0603.stp").read_bytes()
 
     ids = [
-        post_file(as_fabricator, part, box_step(10, 10, 10), "first.step").json()["id"],
         post_file(as_fabricator, part, crashing, "segfaults.stp").json()["id"],
-        post_file(as_fabricator, part, box_step(20, 10, 10), "after-the-crash.step").json()["id"],
+        post_file(as_fabricator, part, box_step(), "after-the-crash.step").json()["id"],
     ]
 
-    assert wait_for_conversions(ids) == ["ready", "failed", "ready"]
-    assert "segmentation fault" in Revision.objects.get(pk=ids[1]).conversion_error
+    assert wait_for_conversions(ids) == ["failed", "ready"]
+    assert "segmentation fault" in Revision.objects.get(pk=ids[0]).conversion_error
