@@ -1,9 +1,11 @@
 """A real Celery worker, fed through a real broker, converting uploads one after another.
 
-The broker is Redis when CELERY_BROKER_URL points at one (as in CI), and Kombu's in-memory
+The broker is Redis when CELERY_BROKER_URL points at one (as in CI), each test process on a
+database of its own so that no worker takes another process's tasks, and Kombu's in-memory
 transport otherwise.
 """
 
+import os
 import time
 
 import pytest
@@ -20,8 +22,12 @@ WAIT_SECONDS = 60
 
 
 @pytest.fixture
-def worker(settings):
-    broker = settings.CELERY_BROKER_URL if settings.CELERY_BROKER_URL.startswith("redis") else "memory://"
+def worker(settings, monkeypatch):
+    broker = "memory://"
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        process = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+        broker = f"{settings.CELERY_BROKER_URL.rsplit('/', 1)[0]}/{2 + process % 14}"
+        monkeypatch.setenv("CELERY_BROKER_URL", broker)  # Celery prefers it to its configuration
     saved = app.conf.broker_url, app.conf.task_always_eager
     app.conf.broker_url, app.conf.task_always_eager = broker, False
     _forget_broker_connections()
