@@ -1,0 +1,1 @@
+"""Parts and their lifecycle, from review to a finished part on the shelf."""

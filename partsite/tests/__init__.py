@@ -1,0 +1,1 @@
+"""Tests of the project: accounts, API keys, authentication, probes, API docs."""

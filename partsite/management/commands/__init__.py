@@ -1,0 +1,1 @@
+"""createuser and apikey."""
