@@ -12,11 +12,13 @@ from django.utils import timezone
 
 from partsite.errors import Conflict, Invalid, NotPermitted
 from parts import permissions
-from parts.lifecycle import MOVES, Action, Status, illegal_move_message
+from parts.lifecycle import MOVES, Action, illegal_move_message
 from parts.models import Part, PartEvent
 
 User = get_user_model()
 
+# Two people creating parts at once may pick the same next number; the loser tries again.
+PART_NUMBER_ATTEMPTS = 5
 EDITABLE_FIELDS = (
     "part_number", "name", "type", "material", "material_thickness", "subsystem", "amount", "notes",
     "onshape_url", "storage_location",
@@ -39,7 +41,7 @@ def part_create(*, actor, part_number="", **fields):
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise Invalid(f"Unknown part fields: {', '.join(sorted(unknown))}.")
-    for attempt in range(5):
+    for _ in range(PART_NUMBER_ATTEMPTS):
         number = part_number or _next_part_number()
         try:
             with transaction.atomic():

@@ -123,7 +123,7 @@ def test_the_list_is_paginated_with_limit_and_offset(as_viewer):
 
 
 def test_the_list_shows_recently_changed_parts_first(as_lead):
-    older, newer = make_part(name="Older"), make_part(name="Newer")
+    older, _ = make_part(name="Older"), make_part(name="Newer")
     as_lead.patch(detail(older), {"notes": "touched"}, format="json")
 
     names = [p["name"] for p in as_lead.get(PARTS).json()["results"]]
