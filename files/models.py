@@ -42,9 +42,6 @@ CONVERSION_BADGE_COLOURS = {
 
 
 class RevisionQuerySet(models.QuerySet):
-    def steps(self):
-        return self.filter(kind=Kind.STEP)
-
     def pinned(self):
         """Revisions an approval or a completion refers to: these are never deleted."""
         return self.filter(Q(approved_for__isnull=False) | Q(built_for__isnull=False)).distinct()

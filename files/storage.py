@@ -148,10 +148,6 @@ def object_delete(key):
         _storage().delete(key)
 
 
-def object_exists(key):
-    return _storage().exists(key)
-
-
 def object_chunks(key, start=0, length=None):
     """Yield an object's bytes, or `length` of them from `start`, in chunks.
 

@@ -7,10 +7,6 @@ from parts.lifecycle import MOVES, Action, Who
 _WORKERS = {Role.LEAD, Role.FABRICATOR}
 
 
-def can_view_parts(user):
-    return role_of(user) is not None
-
-
 def can_edit_parts(user):
     return role_of(user) in _WORKERS
 

@@ -108,5 +108,6 @@ def test_only_leads_reach_the_file_admin(client, request, user):
 def test_a_retired_part_keeps_its_revisions_listed(admin_client_for_lead, as_lead, revision):
     as_lead.post(f"/api/parts/{revision.part_id}/retire/", {"reason": "Obsolete"}, format="json")
 
-    assert revision.part.__class__.objects.get(pk=revision.part_id).status == Status.RETIRED
+    revision.part.refresh_from_db()
+    assert revision.part.status == Status.RETIRED
     assert "gusset.step" in admin_client_for_lead.get("/admin/files/revision/").content.decode()

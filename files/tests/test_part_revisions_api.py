@@ -3,6 +3,7 @@
 import hashlib
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 
 from files.tests.helpers import fetch, post_file, stored_keys
@@ -220,7 +221,12 @@ def test_anonymous_uploads_are_401(anonymous):
 
 
 def test_an_unknown_part_is_404(as_fabricator):
-    assert post_file(as_fabricator, type("Missing", (), {"pk": 999999})(), box_step()).status_code == 404
+    response = as_fabricator.post(
+        "/api/parts/999999/revisions/", {"file": SimpleUploadedFile("a.step", box_step())}, format="multipart"
+    )
+
+    assert response.status_code == 404
+    assert stored_keys() == []
 
 
 def test_every_role_lists_a_parts_revisions_newest_first(as_fabricator, as_viewer):
