@@ -74,7 +74,7 @@ def archive_entries(parts):
                     entries.append(ArchiveEntry(part.part_number, part.name, kind, note=NO_APPROVED_STEP))
                 continue
             revision.part = part  # for the access record, without a query per file
-            arcname = f"{folder}/{revision.label} {safe_name(revision.filename)}"
+            arcname = f"{folder}/{safe_name(f'{revision.label} {revision.filename}')}"
             entries.append(ArchiveEntry(part.part_number, part.name, kind, revision, arcname))
     return entries
 
