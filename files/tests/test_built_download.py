@@ -93,3 +93,13 @@ def test_every_role_may_download_what_was_built_but_not_without_one(
 
 def test_an_unknown_part_is_404(as_viewer):
     assert as_viewer.get("/api/parts/999999/built/download/").status_code == 404
+
+
+def test_the_part_admin_page_shows_what_was_built_and_its_sha256(client, lead, built_part):
+    client.force_login(lead)
+
+    page = client.get(f"/admin/parts/part/{built_part.pk}/change/").content.decode()
+
+    built = page.split("Built from")[1]
+    assert "R1 as built.step" in built
+    assert built_part.revisions.get(number=1).sha256 in built
