@@ -194,7 +194,7 @@ class PartViewSet(
         responses={
             200: OpenApiResponse(PartImportReportSerializer, description="A dry run found no problem."),
             201: OpenApiResponse(PartImportReportSerializer, description="Every row was imported."),
-            400: OpenApiResponse(PartImportReportSerializer, description="Problems by line and field; nothing written."),
+            400: OpenApiResponse(PartImportReportSerializer, description="Problems by line and field."),
         },
         summary="Import parts from CSV, all or none (leads)",
     )

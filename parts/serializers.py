@@ -110,6 +110,6 @@ class PartImportReportSerializer(serializers.Serializer):
     rows = serializers.IntegerField(help_text="Rows read (blank lines aside).")
     created = serializers.ListField(child=serializers.CharField(), help_text="Part numbers of the parts created.")
     ignored_columns = serializers.ListField(
-        child=serializers.CharField(), help_text="Columns of the export that Partsite keeps itself and does not import.",
+        child=serializers.CharField(), help_text="Columns of the export that Partsite keeps and does not import.",
     )
     errors = ImportProblemSerializer(many=True)

@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import io
+import itertools
 import zipfile
 
 import pytest
@@ -163,7 +164,7 @@ def test_the_archive_is_sent_while_storage_is_read_one_file_at_a_time(as_viewer,
     assert kinds[0] == "sent"  # the first bytes leave before any file is read
     opened = [index for index, kind in enumerate(kinds) if kind == "open"]
     assert len(opened) == 5
-    for this_file, next_file in zip(opened, opened[1:]):
+    for this_file, next_file in itertools.pairwise(opened):
         between = kinds[this_file + 1:next_file]
         assert between.count("done") == 1  # one file at a time
         assert "sent" in between[:between.index("done")]  # and its bytes leave while it is read

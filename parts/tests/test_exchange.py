@@ -123,7 +123,8 @@ def test_a_file_that_is_not_utf8_names_the_line(lead):
         (b"name,colour,weight\nBracket,red,3\n",
          "line 1: unknown columns: colour, weight. The columns are: " + ", ".join(IMPORT_COLUMNS) + "."),
         (b"name,Name\nA,B\n", "line 1: these columns appear more than once: name."),
-        (b'name,notes\nBracket,"never closed\n', "line 2: the file is not readable CSV from here: unexpected end of data."),
+        (b'name,notes\nBracket,"never closed\n',
+         "line 2: the file is not readable CSV from here: unexpected end of data."),
     ],
 )
 def test_a_file_it_cannot_read_says_why(lead, data, problem):
