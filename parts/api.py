@@ -1,4 +1,3 @@
-from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -13,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BooleanField
 
 from audit.models import Access
-from audit.services import file_access_record
+from audit.services import file_accesses_record
 from parts import permissions, services
 from parts.archive import archive_entries, archive_stream
 from parts.exchange import MAX_IMPORT_BYTES, parts_csv_lines, parts_import
@@ -179,10 +178,8 @@ class PartViewSet(
     @action(detail=False, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer, ZipRenderer])
     def archive(self, request):
         entries = archive_entries(self.filter_queryset(self.get_queryset()))
-        with transaction.atomic():
-            for entry in entries:
-                if entry.revision is not None:
-                    file_access_record(request=request, revision=entry.revision, access=Access.DOWNLOAD)
+        revisions = [entry.revision for entry in entries if entry.revision is not None]
+        file_accesses_record(request=request, revisions=revisions, access=Access.DOWNLOAD)
         stream = archive_stream(entries)
         response = _attachment(stream, "application/zip", f"parts-{timezone.now():%Y%m%d-%H%M%S}.zip")
         response["Content-Length"] = str(len(stream))

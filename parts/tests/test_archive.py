@@ -134,6 +134,13 @@ def test_each_file_in_the_archive_is_recorded_as_a_download(as_viewer, viewer, p
     assert recorded == expected and len(expected) == 5
 
 
+def test_an_archive_asked_for_in_a_range_is_sent_whole_and_still_recorded(as_viewer, parts):
+    response = as_viewer.get(URL, HTTP_RANGE="bytes=100-")
+
+    assert response.status_code == 200
+    assert FileAccess.objects.count() == 5
+
+
 def test_every_role_may_download_an_archive_but_not_without_one(
     as_lead, as_fabricator, as_viewer, roleless, anonymous, parts
 ):
