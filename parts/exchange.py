@@ -138,12 +138,13 @@ def _check(data, report):
         header = [_column_name(cell) for cell in next(reader)]
         columns = _check_header(header, report)
         first_line_of_part_number = {}
-        next_line = reader.line_num + 1
+        next_line, rows_read = reader.line_num + 1, 0
         for cells in reader:
             line, next_line = next_line, reader.line_num + 1
             if not any(cell.strip() for cell in cells):
                 continue
-            if len(report.rows) + len(report.problems) >= MAX_IMPORT_ROWS:
+            rows_read += 1
+            if rows_read > MAX_IMPORT_ROWS:
                 raise _Stop(ImportProblem(f"more than {MAX_IMPORT_ROWS} rows; split the file.", line))
             values = _row_values(cells, header, columns, line, report)
             if values is None:

@@ -107,7 +107,7 @@ class ImportProblemSerializer(serializers.Serializer):
 class PartImportReportSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     detail = serializers.CharField()
-    rows = serializers.IntegerField(help_text="Rows read (blank lines aside).")
+    rows = serializers.IntegerField(help_text="Rows that passed every check.")
     created = serializers.ListField(child=serializers.CharField(), help_text="Part numbers of the parts created.")
     ignored_columns = serializers.ListField(
         child=serializers.CharField(), help_text="Columns of the export that Partsite keeps and does not import.",

@@ -145,6 +145,14 @@ def test_a_file_over_the_limit_is_refused(lead):
     assert problems(report) == ["file: the file is larger than 5 MB; split it."]
 
 
+def test_a_file_with_too_many_rows_is_refused_at_the_first_row_too_many(lead, monkeypatch):
+    monkeypatch.setattr("parts.exchange.MAX_IMPORT_ROWS", 2)
+
+    report = parts_import(data=b"name\nA\n\nB\nC\n", actor=lead, dry_run=True)
+
+    assert problems(report) == ["line 5: more than 2 rows; split the file."]
+
+
 @pytest.mark.parametrize("role", ["fabricator", "viewer"])
 def test_only_a_lead_may_import(request, role):
     with pytest.raises(NotPermitted, match="Only a lead may import parts."):
