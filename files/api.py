@@ -102,6 +102,18 @@ class PartDownloadView(APIView):
         return _download(request, revision)
 
 
+class PartBuiltDownloadView(APIView):
+    @extend_schema(
+        responses={**FILE_RESPONSES, 409: OpenApiResponse(description="The part has not been completed yet.")},
+        summary="Download what was built: the revision completion recorded, byte for byte",
+    )
+    def get(self, request, part_pk):
+        part = get_object_or_404(Part.objects.select_related("built_revision__part"), pk=part_pk)
+        if part.built_revision is None:
+            raise Conflict(f"{part.part_number} has not been built yet, so there is no built revision to download.")
+        return _download(request, part.built_revision)
+
+
 def _download(request, revision):
     file_access_record(request=request, revision=revision, access=Access.DOWNLOAD)
     return stored_file_response(

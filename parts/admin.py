@@ -2,14 +2,18 @@ from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import path
 
 from files.admin import RevisionInline, revision_link
 from partsite.admin import badge
 from partsite.errors import DomainError
 from partsite.roles import Role
-from parts import services
+from parts import permissions, services
+from parts.exchange import IMPORT_COLUMNS, MAX_IMPORT_BYTES, parts_import
 from parts.lifecycle import BADGE_COLOURS, Status
 from parts.models import Part, PartEvent
 
@@ -50,6 +54,18 @@ class AssignForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file", help_text=f"UTF-8, with a header line naming the columns: {', '.join(IMPORT_COLUMNS)}. "
+                                    "Only name is required; the export's other columns are ignored.",
+    )
+
+
+# The previewed file travels to the confirmation signed, so what is confirmed is what was checked.
+IMPORT_SALT = "parts.admin.import"
+IMPORT_PREVIEW_SECONDS = 3600
 
 
 def _bulk(request, queryset, service, **arguments):
@@ -94,18 +110,56 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     readonly_fields = [
         "status_badge", "category", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at",
         "completed_incorrectly", "approved", "latest", "built", "created_by", "created_at", "updated_at",
+        "built_sha256",
     ]
     fieldsets = [
         (None, {"fields": ["part_number", "name", "type", "amount", "notes", "onshape_url"]}),
         ("Material", {"fields": ["material", "material_thickness", "subsystem"]}),
         ("Lifecycle", {"fields": readonly_fields[:8] + ["storage_location"]}),
-        ("CAD", {"fields": ["approved", "latest", "built"]}),
+        ("CAD", {"fields": ["approved", "latest", "built", "built_sha256"]}),
         ("Record", {"fields": ["created_by", "created_at", "updated_at"]}),
     ]
     inlines = [RevisionInline, PartEventInline]
     actions = ["approve", "assign", "send_back"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     show_auditlog_history_link = True
+    change_list_template = "admin/parts/part/change_list.html"
+
+    def get_urls(self):
+        importing = path("import/", self.admin_site.admin_view(self.import_view), name="parts_part_import")
+        return [importing, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_import": permissions.can_import_parts(request.user)}
+        return super().changelist_view(request, extra_context)
+
+    def import_view(self, request):
+        """Upload a CSV file, see the dry run's report, then confirm: all the parts are created, or none."""
+        if not permissions.can_import_parts(request.user):
+            raise PermissionDenied
+        form, report, token = ImportForm(), None, ""
+        if request.method == "POST" and "confirm" in request.POST:
+            try:
+                data = signing.loads(request.POST.get("token", ""), salt=IMPORT_SALT, max_age=IMPORT_PREVIEW_SECONDS)
+            except signing.BadSignature:
+                messages.error(request, "This preview has expired; upload the file again.")
+                return redirect("admin:parts_part_import")
+            report = parts_import(data=data.encode("latin-1"), actor=request.user)
+            if report.ok:
+                messages.success(request, report.summary())
+                return redirect("admin:parts_part_changelist")
+        elif request.method == "POST":
+            form = ImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                data = form.cleaned_data["file"].read(MAX_IMPORT_BYTES + 1)
+                report = parts_import(data=data, actor=request.user, dry_run=True)
+                if report.ok:
+                    token = signing.dumps(data.decode("latin-1"), salt=IMPORT_SALT, compress=True)
+        context = {
+            **self.admin_site.each_context(request), "title": "Import parts from CSV", "opts": Part._meta,
+            "form": form, "report": report, "token": token,
+        }
+        return render(request, "admin/parts/part/import.html", context)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, part):

@@ -1,10 +1,21 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.serializers import BooleanField
 
+from audit.models import Access
+from audit.services import file_accesses_record
 from parts import permissions, services
+from parts.archive import archive_entries, archive_stream
+from parts.exchange import MAX_IMPORT_BYTES, parts_csv_lines, parts_import
 from parts.filters import PartFilter
 from parts.lifecycle import Action
 from parts.selectors import part_queryset, part_stats
@@ -13,6 +24,8 @@ from parts.serializers import (
     CompleteSerializer,
     NoteSerializer,
     PartEventSerializer,
+    PartImportReportSerializer,
+    PartImportSerializer,
     PartSerializer,
     ReasonSerializer,
     StatsSerializer,
@@ -27,7 +40,9 @@ _WRITE_CHECKS = {
     "update": permissions.can_edit_parts,
     "partial_update": permissions.can_edit_parts,
     "destroy": permissions.can_delete_parts,
+    "import_parts": permissions.can_import_parts,
 }
+_REFUSALS = {"destroy": "delete parts.", "import_parts": "import parts."}
 
 
 class PartPermission(BasePermission):
@@ -35,7 +50,7 @@ class PartPermission(BasePermission):
         user = request.user
         if view.action in _WRITE_CHECKS:
             if not _WRITE_CHECKS[view.action](user):
-                self.message = "Your role may not " + {"destroy": "delete parts."}.get(view.action, "change parts.")
+                self.message = "Your role may not " + _REFUSALS.get(view.action, "change parts.")
                 return False
         elif view.action in Action.values:
             try:
@@ -44,6 +59,30 @@ class PartPermission(BasePermission):
                 self.message = refused.message
                 return False
         return True
+
+
+class _FileRenderer(BaseRenderer):
+    """Lets a client ask for the file's type in Accept; the file itself is a streaming response."""
+
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return JSONRenderer().render(data)  # an error on the way to the file
+
+
+class CSVRenderer(_FileRenderer):
+    media_type, format = "text/csv", "csv"
+
+
+class ZipRenderer(_FileRenderer):
+    media_type, format = "application/zip", "zip"
+
+
+def _attachment(stream, content_type, filename):
+    response = StreamingHttpResponse(stream, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _move_endpoint(action_name, body_serializer, service, summary):
@@ -117,3 +156,56 @@ class PartViewSet(
     @action(detail=False, methods=["get"], pagination_class=None)
     def stats(self, request):
         return Response(part_stats(self.filter_queryset(self.get_queryset())))
+
+    @extend_schema(
+        filters=True, responses={(200, "text/csv"): OpenApiTypes.STR},
+        summary="The parts as CSV, with the list's filters; the columns the import reads come first",
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer, CSVRenderer])
+    def export(self, request):
+        parts = self.filter_queryset(self.get_queryset())
+        name = f"parts-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        return _attachment((line.encode() for line in parts_csv_lines(parts)), "text/csv; charset=utf-8", name)
+
+    @extend_schema(
+        filters=True,
+        responses={(200, "application/zip"): OpenApiResponse(
+            OpenApiTypes.BINARY, description="MANIFEST.csv, then per part its approved STEP revision and latest "
+                                             "drawing, in a folder named after the part number.",
+        )},
+        summary="A ZIP of the approved STEP revisions and latest drawings of the parts the list's filters select",
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer, ZipRenderer])
+    def archive(self, request):
+        entries = archive_entries(self.filter_queryset(self.get_queryset()))
+        revisions = [entry.revision for entry in entries if entry.revision is not None]
+        file_accesses_record(request=request, revisions=revisions, access=Access.DOWNLOAD)
+        stream = archive_stream(entries)
+        response = _attachment(stream, "application/zip", f"parts-{timezone.now():%Y%m%d-%H%M%S}.zip")
+        response["Content-Length"] = str(len(stream))
+        return response
+
+    @extend_schema(
+        request={"multipart/form-data": PartImportSerializer},
+        parameters=[OpenApiParameter("dry_run", bool, description="Check and report only; write nothing.")],
+        responses={
+            200: OpenApiResponse(PartImportReportSerializer, description="A dry run found no problem."),
+            201: OpenApiResponse(PartImportReportSerializer, description="Every row was imported."),
+            400: OpenApiResponse(PartImportReportSerializer, description="Problems by line and field."),
+        },
+        summary="Import parts from CSV, all or none (leads)",
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    def import_parts(self, request):
+        body = PartImportSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dry_run = body.validated_data["dry_run"] or BooleanField().to_internal_value(
+            request.query_params.get("dry_run", "false")
+        )
+        data = body.validated_data["file"].read(MAX_IMPORT_BYTES + 1)
+        report = parts_import(data=data, actor=request.user, dry_run=dry_run)
+        if not report.ok:
+            code = status.HTTP_400_BAD_REQUEST
+        else:
+            code = status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED
+        return Response(report.as_json(), status=code)

@@ -15,6 +15,11 @@ def can_delete_parts(user):
     return role_of(user) == Role.LEAD
 
 
+def can_import_parts(user):
+    """Importing many parts at once is a lead's call."""
+    return role_of(user) == Role.LEAD
+
+
 def can_assign_to(user):
     """Only people who make parts can be given one."""
     return role_of(user) in _WORKERS

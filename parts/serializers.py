@@ -90,3 +90,26 @@ class StatsSerializer(serializers.Serializer):
     categories = serializers.DictField(child=StatsBucketSerializer())
     statuses = serializers.DictField(child=StatsBucketSerializer())
     total = StatsBucketSerializer()
+
+
+class PartImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV (UTF-8) with a header line; the columns of GET /api/parts/export/.")
+    dry_run = serializers.BooleanField(default=False, help_text="Check and report only; write nothing.")
+
+
+class ImportProblemSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True, help_text="As numbered in the file; the header is line 1.")
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+    text = serializers.CharField(help_text='"line N, field F: message"')
+
+
+class PartImportReportSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    detail = serializers.CharField()
+    rows = serializers.IntegerField(help_text="Rows that passed every check.")
+    created = serializers.ListField(child=serializers.CharField(), help_text="Part numbers of the parts created.")
+    ignored_columns = serializers.ListField(
+        child=serializers.CharField(), help_text="Columns of the export that Partsite keeps and does not import.",
+    )
+    errors = ImportProblemSerializer(many=True)
