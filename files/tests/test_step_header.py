@@ -1,6 +1,5 @@
 import gzip
 import random
-import time
 
 import pytest
 
@@ -273,13 +272,12 @@ def test_it_never_raises_anything_but_invalid_content_on_mangled_headers():
         sniff_or_refuse(bytes(head[: rng.randrange(len(head) + 1)]))
 
 
-def test_it_stays_fast_on_pathological_nesting_and_quotes():
-    started = time.monotonic()
+def test_it_survives_pathological_nesting_and_quotes():
+    # Deep nesting must not recurse and unbalanced quotes must not backtrack; how fast it
+    # stays is for `make bench`, not for an assertion here.
     for filler in (b"(" * 200_000, b"'" * 200_001, b"'" + b"''" * 100_000, b"/*" * 100_000):
         sniff_or_refuse(b"ISO-10303-21;\nHEADER;\nFILE_SCHEMA(" + filler)
         sniff_or_refuse(step_with() + b"#1=PRODUCT(" + filler)
-
-    assert time.monotonic() - started < 5
 
 
 def sniff_or_refuse(head: bytes):
