@@ -4,7 +4,9 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.shortcuts import render
+from django.utils.html import format_html, format_html_join
 
+from audit.selectors import part_history
 from files.admin import RevisionInline, revision_link
 from partsite.admin import badge
 from partsite.errors import DomainError
@@ -94,6 +96,7 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     readonly_fields = [
         "status_badge", "category", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at",
         "completed_incorrectly", "approved", "latest", "built", "created_by", "created_at", "updated_at",
+        "history",
     ]
     fieldsets = [
         (None, {"fields": ["part_number", "name", "type", "amount", "notes", "onshape_url"]}),
@@ -101,6 +104,7 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
         ("Lifecycle", {"fields": readonly_fields[:8] + ["storage_location"]}),
         ("CAD", {"fields": ["approved", "latest", "built"]}),
         ("Record", {"fields": ["created_by", "created_at", "updated_at"]}),
+        ("History", {"fields": ["history"], "classes": ["collapse"]}),
     ]
     inlines = [RevisionInline, PartEventInline]
     actions = ["approve", "assign", "send_back"]
@@ -122,6 +126,20 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     @admin.display(description="Built from")
     def built(self, part):
         return revision_link(part.built_revision)
+
+    @admin.display(description="Field changes, moves, revisions and file accesses, oldest first")
+    def history(self, part):
+        if part.pk is None:
+            return "-"
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((f"{entry.at:%Y-%m-%d %H:%M:%S}", entry.kind, entry.actor or "-", entry.summary)
+             for entry in part_history(part)),
+        )
+        return format_html(
+            "<table><thead><tr><th>When</th><th>Kind</th><th>Who</th><th>What</th></tr></thead>"
+            "<tbody>{}</tbody></table>", rows,
+        )
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in form.cleaned_data if name in services.EDITABLE_FIELDS}
