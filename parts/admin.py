@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from audit.selectors import part_history
@@ -133,7 +134,7 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
             return "-"
         rows = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((f"{entry.at:%Y-%m-%d %H:%M:%S}", entry.kind, entry.actor or "-", entry.summary)
+            ((f"{timezone.localtime(entry.at):%Y-%m-%d %H:%M:%S}", entry.kind, entry.actor or "-", entry.summary)
              for entry in part_history(part)),
         )
         return format_html(
