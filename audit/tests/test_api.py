@@ -52,7 +52,8 @@ def test_nothing_in_the_audit_can_be_written_through_the_api(as_lead, method):
     assert LogEntry.objects.filter(pk=entry.pk).exists()
 
 
-def test_every_action_leaves_its_record_in_the_feed(as_lead, as_fabricator, as_viewer, django_capture_on_commit_callbacks):
+def test_every_action_leaves_its_record_in_the_feed(as_lead, as_fabricator, as_viewer,
+                                                  django_capture_on_commit_callbacks):
     created = as_fabricator.post("/api/parts/", {"name": "Bracket", "material": "Steel"}, format="json").json()
     as_fabricator.patch(f"/api/parts/{created['id']}/", {"material": "Brass"}, format="json")
     with django_capture_on_commit_callbacks(execute=False):

@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 from auditlog.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
