@@ -69,3 +69,13 @@ def test_the_page_is_paginated(page_as, lead):
 
     assert "Page 1 of 2" in first and 'href="?actor=pat&amp;page=2"' in first
     assert "Page 2 of 2" in second and second.count("<tr>") == 1 + 5
+
+
+def test_the_csv_link_works_with_the_pages_sign_in(lead):
+    client = Client()
+    client.force_login(lead)
+
+    response = client.get("/api/audit/export/", {"actor": "alice"})
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).decode().splitlines()[0].startswith("at,kind,action,actor")
