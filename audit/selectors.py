@@ -7,6 +7,7 @@ from auditlog.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import BigIntegerField, Case, CharField, F, Value, When
 from django.db.models.functions import Cast
 
@@ -278,7 +279,7 @@ def _field_changes(part):
 def _verbose_name(name):
     try:
         return str(Part._meta.get_field(name).verbose_name)
-    except Exception:  # a field that no longer exists on the model keeps its stored name
+    except FieldDoesNotExist:  # a field since removed from the model keeps its stored name
         return name
 
 
