@@ -1,1 +1,1 @@
-"""The audit trail: who downloaded or previewed which file (changes are in django-auditlog)."""
+"""The audit trail: changes (django-auditlog), file accesses and sign-ins; the leads' feed and each part's history."""

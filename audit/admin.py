@@ -1,6 +1,8 @@
+"""The audit record in the admin: file accesses and sign-in events, read-only for everyone."""
+
 from django.contrib import admin
 
-from audit.models import FileAccess
+from audit.models import AuthEvent, FileAccess
 
 
 @admin.register(FileAccess)
@@ -11,6 +13,25 @@ class FileAccessAdmin(admin.ModelAdmin):
     list_filter = ["access", "at"]
     search_fields = ["what", "user__username", "client_address"]
     list_select_related = ["user"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuthEvent)
+class AuthEventAdmin(admin.ModelAdmin):
+    """Sign-ins, failed sign-ins and refused API keys. A record, so nothing here can be changed."""
+
+    list_display = ["at", "event", "username", "detail", "client_address"]
+    list_filter = ["event", "at"]
+    search_fields = ["username", "detail", "client_address"]
     date_hierarchy = "at"
 
     def has_add_permission(self, request):

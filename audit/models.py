@@ -1,6 +1,13 @@
-"""Who fetched which file, and when. Changes to parts and revisions are in django-auditlog."""
+"""The access record: who fetched which file, who signed in (or failed to), and which API keys
+were refused. Changes to parts, revisions, users, groups and API keys are in django-auditlog.
 
+Both tables are records: nothing in Partsite changes or deletes a row once written.
+"""
+
+from auditlog.registry import auditlog
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import models
 from django.utils import timezone
 
@@ -28,3 +35,35 @@ class FileAccess(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.access} {self.what}"
+
+
+class SignIn(models.TextChoices):
+    LOGIN = "login", "Signed in"
+    LOGIN_FAILED = "login_failed", "Failed to sign in"
+    KEY_REFUSED = "key_refused", "API key refused"
+
+
+class AuthEvent(models.Model):
+    """A sign-in on any login form, a failed one, or a refused API key. Never holds a password or a key."""
+
+    event = models.CharField(max_length=12, choices=SignIn.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The name given (for a failed sign-in, possibly no one's) or the key's owner; survives the user row.
+    username = models.CharField(max_length=150, blank=True, db_index=True)
+    # Why, in words: "wrong username or password at /admin/login/", "revoked key ps_1a2b3c4d5e6f7a8b".
+    detail = models.CharField(max_length=400)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "sign-in event"
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username or '?'} {self.event}"
+
+
+# Secrets never enter the change log: password hashes and key hashes are left out, and so is
+# last_login, which every sign-in would otherwise turn into a change (AuthEvent records those).
+auditlog.register(get_user_model(), exclude_fields=["password", "last_login"], m2m_fields={"groups"})
+auditlog.register(Group, m2m_fields={"permissions"})

@@ -7,7 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
+from audit.selectors import part_history
 from files.admin import RevisionInline, revision_link
 from partsite.admin import badge
 from partsite.errors import DomainError
@@ -110,7 +113,7 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     readonly_fields = [
         "status_badge", "category", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at",
         "completed_incorrectly", "approved", "latest", "built", "created_by", "created_at", "updated_at",
-        "built_sha256",
+        "built_sha256", "history",
     ]
     fieldsets = [
         (None, {"fields": ["part_number", "name", "type", "amount", "notes", "onshape_url"]}),
@@ -118,6 +121,7 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
         ("Lifecycle", {"fields": readonly_fields[:8] + ["storage_location"]}),
         ("CAD", {"fields": ["approved", "latest", "built", "built_sha256"]}),
         ("Record", {"fields": ["created_by", "created_at", "updated_at"]}),
+        ("History", {"fields": ["history"], "classes": ["collapse"]}),
     ]
     inlines = [RevisionInline, PartEventInline]
     actions = ["approve", "assign", "send_back"]
@@ -176,6 +180,20 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     @admin.display(description="Built from")
     def built(self, part):
         return revision_link(part.built_revision)
+
+    @admin.display(description="Field changes, moves, revisions and file accesses, oldest first")
+    def history(self, part):
+        if part.pk is None:
+            return "-"
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((f"{timezone.localtime(entry.at):%Y-%m-%d %H:%M:%S}", entry.kind, entry.actor or "-", entry.summary)
+             for entry in part_history(part)),
+        )
+        return format_html(
+            "<table><thead><tr><th>When</th><th>Kind</th><th>Who</th><th>What</th></tr></thead>"
+            "<tbody>{}</tbody></table>", rows,
+        )
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in form.cleaned_data if name in services.EDITABLE_FIELDS}

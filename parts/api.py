@@ -13,6 +13,8 @@ from rest_framework.serializers import BooleanField
 
 from audit.models import Access
 from audit.services import file_accesses_record
+from audit.selectors import part_history
+from audit.serializers import HistoryEntrySerializer
 from parts import permissions, services
 from parts.archive import archive_entries, archive_stream
 from parts.exchange import MAX_IMPORT_BYTES, parts_csv_lines, parts_import
@@ -151,6 +153,12 @@ class PartViewSet(
         part = self.get_object()
         events = part.events.select_related("actor")
         return Response(PartEventSerializer(events, many=True).data)
+
+    @extend_schema(responses=HistoryEntrySerializer(many=True), summary="The part's whole history, oldest first")
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request, pk=None):
+        """Field changes, lifecycle moves, revisions uploaded or deleted and file accesses, in one list."""
+        return Response(HistoryEntrySerializer(part_history(self.get_object()), many=True).data)
 
     @extend_schema(responses=StatsSerializer, summary="Counts and amounts per category and status")
     @action(detail=False, methods=["get"], pagination_class=None)

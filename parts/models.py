@@ -101,4 +101,4 @@ class PartEvent(models.Model):
         return f"{self.part_id} {self.action} {self.from_status} -> {self.to_status}"
 
 
-auditlog.register(Part)
+auditlog.register(Part, exclude_fields=["updated_at"])

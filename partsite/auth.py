@@ -1,12 +1,12 @@
 """API-key authentication and the rate limits on anonymous and failed requests."""
 
-import re
 import time
 
 from auditlog.context import auditlog_value
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
+from django.dispatch import Signal
 from django.http import JsonResponse
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -14,20 +14,25 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.throttling import AnonRateThrottle
 
+from partsite.logs import KEY_PATTERN
 from partsite.models import ApiKey
 
 KEY_HEADER = "X-API-Key"
-# Query parameters refused whatever their value (compared case-insensitively, "-" as "_"),
-# and the shape of a key, refused under any parameter name.
+# Query parameters refused whatever their value (compared case-insensitively, "-" as "_");
+# a value shaped like a key (KEY_PATTERN) is refused under any parameter name.
 QUERY_KEY_NAMES = frozenset({"api_key", "apikey", "key", "x_api_key", "token", "access_token"})
-KEY_PATTERN = re.compile(r"ps_[0-9a-f]{16}\.[A-Za-z0-9_-]+")
 # last_used_at is written at most this often per key, not on every request.
 LAST_USED_RESOLUTION_SECONDS = 60
+
+# Sent when a request's API key is refused, with `request`, `reason` (words, never the key) and
+# `api_key` (the row the key names, when it names one: a revoked key or a wrong secret).
+api_key_refused = Signal()
 
 
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
         if _key_in_query_string(request.query_params):
+            api_key_refused.send(sender=self.__class__, request=request, reason="an API key in the URL", api_key=None)
             raise exceptions.AuthenticationFailed(
                 f"API keys are not accepted in the URL; send the key in the {KEY_HEADER} header."
             )
@@ -36,6 +41,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None
         api_key = self._find(key.strip())
         if api_key is None:
+            self._refused(request, key.strip())
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         self._touch(api_key)
         _tell_auditlog(api_key.user)
@@ -54,6 +60,20 @@ class ApiKeyAuthentication(BaseAuthentication):
         if api_key is None or not api_key.matches(key):
             return None
         return api_key
+
+    @staticmethod
+    def _refused(request, key):
+        lookup = ApiKey.parse_lookup(key)
+        named = ApiKey.objects.select_related("user").filter(lookup=lookup).first() if lookup else None
+        if named is None:
+            reason = "an unknown API key"
+        elif named.is_revoked:
+            reason = "a revoked API key"
+        elif not named.user.is_active:
+            reason = "the API key of a deactivated user"
+        else:
+            reason = "an API key with a wrong secret"
+        api_key_refused.send(sender=ApiKeyAuthentication, request=request, reason=reason, api_key=named)
 
     @staticmethod
     def _touch(api_key):

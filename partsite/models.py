@@ -2,6 +2,7 @@ import hashlib
 import hmac
 import secrets
 
+from auditlog.registry import auditlog
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -57,3 +58,7 @@ class ApiKey(models.Model):
 
     def matches(self, key):
         return hmac.compare_digest(self.hashed_key, hash_key(key))
+
+
+# The hash stays out of the change log; the lookup is the key's public name.
+auditlog.register(ApiKey, exclude_fields=["hashed_key", "last_used_at"])

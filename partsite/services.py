@@ -59,5 +59,10 @@ def apikey_create(*, user, name=""):
 
 
 def apikey_revoke(*, api_key):
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    # Saved, not updated in bulk, so that the change log records who revoked it.
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
     api_key.refresh_from_db()

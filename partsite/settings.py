@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from partsite.logs import logging_config
+
 
 def envbool(name, default):
     return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
@@ -67,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "partsite.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "partsite.auth.AuthFailureThrottleMiddleware",
@@ -238,18 +241,24 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PartStatusEnum": "parts.lifecycle.Status",
         "ConversionStatusEnum": "files.models.ConversionStatus",
+        "KindEnum": "files.models.Kind",
+        "AuditEntryKindEnum": "audit.selectors.KINDS",
+        "AuditActionEnum": "audit.selectors.ACTIONS",
+        "HistoryEntryKindEnum": "audit.selectors.HISTORY_KINDS",
     },
 }
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
+# JSON lines on the console and, with PARTSITE_LOG_FILE, in a rotating file (partsite/logs.py).
+LOGGING = logging_config(
+    level=os.environ.get("LOG_LEVEL", "INFO"),
+    file=os.environ.get("PARTSITE_LOG_FILE") or None,
+    file_max_mb=envint("PARTSITE_LOG_FILE_MAX_MB", 10),
+    file_backups=envint("PARTSITE_LOG_FILE_BACKUPS", 5),
+)
+# The worker logs through the same configuration instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

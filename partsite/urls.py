@@ -20,5 +20,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", permission_classes=[]), name="redoc"),
     path("api/", include(router.urls)),
     path("api/", include("files.urls")),
+    path("", include("audit.urls")),
     path("api-auth/", include("rest_framework.urls")),
 ]

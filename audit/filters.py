@@ -1,0 +1,40 @@
+from django import forms
+from django_filters import rest_framework as filters
+
+from audit.selectors import ACTIONS, OBJECT_TYPE_CHOICES, audit_feed
+
+
+class IdFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class AuditFilter(filters.FilterSet):
+    """The audit feed's filters, for the API, its CSV export and the leads' audit page alike.
+
+    The feed is a union of three tables, so the filters are not applied one by one to a
+    queryset: the validated values go to audit.selectors.audit_feed, which applies each to
+    every table it concerns.
+    """
+
+    actor = filters.CharFilter(help_text="Username of who acted (any case).")
+    action = filters.MultipleChoiceFilter(
+        choices=ACTIONS, help_text="One or more actions; repeat the parameter for several.",
+    )
+    object_type = filters.ChoiceFilter(
+        choices=OBJECT_TYPE_CHOICES,
+        help_text="What the entry is about. File accesses are about a revision, sign-ins about a user.",
+    )
+    object_id = IdFilter(min_value=1, help_text="The id of what the entry is about.")
+    since = filters.IsoDateTimeFilter(help_text="From this time on (ISO 8601), inclusive.")
+    until = filters.IsoDateTimeFilter(help_text="Up to this time (ISO 8601), inclusive.")
+
+    def filter_queryset(self, queryset):
+        values = self.form.cleaned_data
+        return audit_feed(
+            actor=values.get("actor") or None,
+            actions=values.get("action") or None,
+            object_type=values.get("object_type") or None,
+            object_id=values.get("object_id"),
+            since=values.get("since"),
+            until=values.get("until"),
+        )
