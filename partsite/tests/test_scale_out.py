@@ -9,6 +9,7 @@ database's uncommitted transactions), and prefix their Redis keys with REDIS_KEY
 the other tests hold Redis databases 0 to 15 and none of them use that prefix.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 import urllib.error
 import urllib.request
 import uuid
@@ -58,7 +60,7 @@ SERVICES, SKIP_REASON = _services()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(SERVICES is None, reason=SKIP_REASON)]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def database():
     """A fresh PostgreSQL database beside the one DATABASE_URL names, dropped afterwards."""
     import psycopg
@@ -72,7 +74,7 @@ def database():
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def bucket(moto_endpoint):
     name = f"partsite-{uuid.uuid4().hex[:16]}"
     s3 = boto3.client(
@@ -83,7 +85,7 @@ def bucket(moto_endpoint):
     return s3, name
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def environment(database, bucket, moto_endpoint):
     """The settings every process shares; each adds a data dir of its own."""
     import redis
@@ -164,13 +166,37 @@ class Processes:
                 process.wait()
 
 
-@pytest.fixture
-def processes(tmp_path, environment):
-    started = Processes(tmp_path, environment)
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, environment):
+    """Migrated, with a fabricator and a viewer; two web processes and a worker running."""
+    processes = Processes(tmp_path_factory.mktemp("scale-out"), environment)
     try:
-        yield started
+        processes.manage("migrate", "--noinput")
+        keys = {"bob": _api_key(processes, "bob", "fabricator"), "carol": _api_key(processes, "carol", "viewer")}
+        web_a, web_b = processes.web("web-a"), processes.web("web-b")
+        worker, worker_log = processes.start(
+            "worker", str(BIN / "celery"), "--app", "partsite", "worker", "--queues", "celery,conversions",
+            "--concurrency", "1", "--loglevel", "INFO",
+        )
+        yield types.SimpleNamespace(
+            web_a=web_a, web_b=web_b, worker=worker, worker_log=worker_log, processes=processes, **keys,
+        )
     finally:
-        started.stop_all()
+        processes.stop_all()
+
+
+@pytest.fixture
+def part(stack):
+    status, body = _request(f"{stack.web_a}/api/parts/", stack.bob, {
+        "name": "Bracket", "type": "cnc", "material": "6061 aluminium", "subsystem": "Drivetrain",
+    })
+    assert status == 201, body
+    return json.loads(body)
+
+
+def files_kept_by_web_processes(stack):
+    data_dirs = [stack.processes.tmp_path / "web-a", stack.processes.tmp_path / "web-b"]
+    return [path for data_dir in data_dirs for path in data_dir.rglob("*") if path.is_file()]
 
 
 def _wait_until_ready(url, process, log):
@@ -222,37 +248,48 @@ def _wait_for_conversion(url, key):
     pytest.fail(f"the conversion did not finish in {WAIT_SECONDS} s: {revision}")
 
 
-def test_two_web_processes_and_a_worker_share_nothing_but_the_database_the_broker_and_s3(processes, bucket):
-    processes.manage("migrate", "--noinput")
-    bob = _api_key(processes, "bob", "fabricator")
-    carol = _api_key(processes, "carol", "viewer")
-    web_a, web_b = processes.web("web-a"), processes.web("web-b")
-    worker, worker_log = processes.start(
-        "worker", str(BIN / "celery"), "--app", "partsite", "worker", "--queues", "celery,conversions",
-        "--concurrency", "1", "--loglevel", "INFO",
-    )
+def test_a_file_uploaded_through_one_web_process_is_downloaded_and_converted_through_the_other(stack, part, bucket):
     step = box_step(30, 20, 10)
 
-    status, body = _request(f"{web_a}/api/parts/", bob, {
-        "name": "Bracket", "type": "cnc", "material": "6061 aluminium", "subsystem": "Drivetrain",
-    })
-    assert status == 201, body
-    part = json.loads(body)
-    status, body = _request(f"{web_a}/api/parts/{part['id']}/revisions/", bob, *_multipart("bracket.step", step))
+    status, body = _request(f"{stack.web_a}/api/parts/{part['id']}/revisions/", stack.bob, *_multipart("a.step", step))
     assert status == 201, body
     revision = json.loads(body)
 
-    status, downloaded = _request(f"{web_b}/api/revisions/{revision['id']}/download/", carol)
+    status, downloaded = _request(f"{stack.web_b}/api/revisions/{revision['id']}/download/", stack.carol)
     assert (status, downloaded) == (200, step)
     s3, bucket_name = bucket
-    stored = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket_name).get("Contents", [])]
-    assert len(stored) >= 1
-    converted = _wait_for_conversion(f"{web_b}/api/revisions/{revision['id']}/", carol)
-    assert converted["conversion_status"] == "ready", f"{converted}\n{worker_log.read_text()}"
+    stored = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket_name)["Contents"]]
+    assert step in [s3.get_object(Bucket=bucket_name, Key=key)["Body"].read() for key in stored]
+    converted = _wait_for_conversion(f"{stack.web_b}/api/revisions/{revision['id']}/", stack.carol)
+    assert converted["conversion_status"] == "ready", f"{converted}\n{stack.worker_log.read_text()}"
     assert converted["bbox_mm"] == [30.0, 20.0, 10.0]
-    status, model = _request(f"{web_b}/api/revisions/{revision['id']}/model/", carol)
+    status, model = _request(f"{stack.web_b}/api/revisions/{revision['id']}/model/", stack.carol)
     assert status == 200
     assert model[:4] == b"glTF"
-    assert worker.poll() is None, worker_log.read_text()
-    for web in ["web-a", "web-b"]:
-        assert [path for path in (processes.tmp_path / web).rglob("*") if path.is_file()] == [], f"{web} kept files"
+    assert stack.worker.poll() is None, stack.worker_log.read_text()
+    assert files_kept_by_web_processes(stack) == []
+
+
+def test_a_direct_upload_started_on_one_web_process_is_completed_on_the_other(stack, part):
+    step = box_step(12, 12, 12)
+    status, body = _request(f"{stack.web_b}/api/parts/{part['id']}/uploads/", stack.bob, {
+        "filename": "direct.step", "size": len(step), "sha256": hashlib.sha256(step).hexdigest(),
+    })
+    assert status == 201, body
+    upload = json.loads(body)
+
+    for piece in upload["parts"]:
+        start = (piece["number"] - 1) * upload["part_size"]
+        request = urllib.request.Request(
+            piece["url"], data=step[start : start + upload["part_size"]], method="PUT",
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as stored:
+            assert stored.status == 200
+    status, body = _request(f"{stack.web_a}/api/uploads/{upload['id']}/complete/", stack.bob, {})
+
+    assert status == 201, body
+    revision = json.loads(body)
+    status, downloaded = _request(f"{stack.web_b}/api/revisions/{revision['id']}/download/", stack.carol)
+    assert (status, downloaded) == (200, step)
+    assert files_kept_by_web_processes(stack) == []
