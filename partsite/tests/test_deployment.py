@@ -108,7 +108,7 @@ def env_example():
     for line in (DOCKER / ".env.example").read_text().splitlines():
         if match := re.fullmatch(r"([A-Z][A-Z0-9_]*)=(.*)", line):
             values[match[1]] = match[2]
-        elif match := re.match(r"#\s*([A-Z][A-Z0-9_]*)\b", line):
+        elif match := re.match(r"#\s*([A-Z][A-Z0-9_]*)(=| \()", line):
             commented.add(match[1])
     return values, commented
 
