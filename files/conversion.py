@@ -23,14 +23,17 @@ from files.storage import CHUNK_BYTES, new_glb_key, object_chunks, object_delete
 
 logger = logging.getLogger(__name__)
 
-# How long past the converter's timeout a `running` conversion is presumed lost,
-# and how long a `pending` one may wait before its message is presumed lost.
+# How long past the converter's timeout a `running` conversion is presumed lost. A
+# `pending` one's message is presumed lost after CONVERSION_PENDING_REQUEUE_MINUTES.
 RUNNING_GRACE = timedelta(minutes=5)
-PENDING_GRACE = timedelta(minutes=10)
 
 
 def _running_is_stale_before():
     return timezone.now() - timedelta(seconds=settings.CONVERSION_TIMEOUT_SECONDS) - RUNNING_GRACE
+
+
+def _pending_is_stale_before():
+    return timezone.now() - timedelta(minutes=settings.CONVERSION_PENDING_REQUEUE_MINUTES)
 
 
 def revision_convert(revision_id):
@@ -131,7 +134,7 @@ def conversions_requeue_stalled():
     from files.tasks import convert_revision
 
     stale = Revision.objects.filter(
-        Q(conversion_status=ConversionStatus.PENDING, conversion_queued_at__lt=timezone.now() - PENDING_GRACE)
+        Q(conversion_status=ConversionStatus.PENDING, conversion_queued_at__lt=_pending_is_stale_before())
         | Q(conversion_status=ConversionStatus.RUNNING, conversion_started_at__lt=_running_is_stale_before())
     )
     ids = list(stale.values_list("pk", flat=True))

@@ -53,3 +53,23 @@ def ready(request):
             status=503,
         )
     return JsonResponse({"status": "ready"})
+
+
+class ProbeMiddleware:
+    """Answers /health/ and /ready/ before host validation and the HTTPS redirect.
+
+    Probes reach a process by its own address over plain HTTP (a container's healthcheck
+    asks http://127.0.0.1:8000/health/, Kubernetes asks the pod's IP), which ALLOWED_HOSTS
+    and SECURE_SSL_REDIRECT would refuse. The answers depend on no host name.
+    """
+
+    PROBES = {"/health/": health, "/ready/": ready}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = self.PROBES.get(request.path_info)
+        if probe is None:
+            return self.get_response(request)
+        return probe(request)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from files import conversion
 from files.converter import NO_TRIANGLES
 from files.models import ConversionStatus, Revision
-from files.tasks import convert_revision
+from files.tasks import convert_revision, requeue_stalled_conversions
 from files.tests.helpers import fetch, post_file, stored_keys
 from files.tests.samples import box_step
 from parts.tests.factories import make_part
@@ -178,6 +178,24 @@ def test_lost_conversions_are_queued_again(as_fabricator, monkeypatch):
 
     assert sorted(queued) == sorted([lost_message.pk, lost_worker.pk])
     assert waiting.pk not in queued
+
+
+def test_a_conversion_left_pending_past_the_setting_is_queued_again_and_converted_once(as_fabricator, settings):
+    # The upload's message never left (no on_commit callbacks run here): as if the broker was down.
+    settings.CONVERSION_PENDING_REQUEUE_MINUTES = 10
+    stuck = _revision(as_fabricator, conversion_queued_at=timezone.now() - timedelta(minutes=11))
+    recent = _revision(as_fabricator, conversion_queued_at=timezone.now() - timedelta(minutes=9))
+
+    requeue_stalled_conversions()
+
+    stuck.refresh_from_db()
+    recent.refresh_from_db()
+    assert (stuck.conversion_status, stuck.conversion_attempts) == ("ready", 1)
+    assert (recent.conversion_status, recent.conversion_attempts) == ("pending", 0)
+    assert conversion.conversions_requeue_stalled() == 0
+    convert_revision(stuck.pk)  # a second message for the same revision, as a double enqueue would give
+    stuck.refresh_from_db()
+    assert (stuck.conversion_status, stuck.conversion_attempts) == ("ready", 1)
 
 
 def test_a_lead_can_start_a_conversion_again(converted, as_lead, settings, django_capture_on_commit_callbacks):

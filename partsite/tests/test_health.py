@@ -61,3 +61,12 @@ def test_ready_notices_a_broker_that_is_really_unreachable(client, monkeypatch):
 
     assert response.status_code == 503
     assert set(response.json()["failing"]) == {"broker"}
+
+
+def test_probes_answer_on_a_bare_address_over_http_when_production_refuses_both(client, settings):
+    settings.ALLOWED_HOSTS = ["parts.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert client.get("/health/", HTTP_HOST="10.0.0.7:8000").status_code == 200
+    assert client.get("/api/docs/", HTTP_HOST="10.0.0.7:8000").status_code == 400
+    assert client.get("/api/docs/", HTTP_HOST="parts.example.com").status_code == 301
