@@ -92,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "partsite.pages.page_context",
             ],
         },
     },
@@ -133,7 +134,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -143,6 +146,19 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 MEDIA_ROOT = DATA_DIR / "media"
+# The pages' own CSS and scripts, and the front-end libraries `npm ci` put in node_modules/
+# (package.json pins them): Partsite serves every asset itself, so it works offline.
+STATICFILES_DIRS = [BASE_DIR / "static"]
+_THREE = BASE_DIR / "node_modules" / "three"
+_THREE_FOLDERS = {
+    "build": "build",
+    "jsm/controls": "examples/jsm/controls",
+    "jsm/loaders": "examples/jsm/loaders",
+    "jsm/utils": "examples/jsm/utils",
+}
+STATICFILES_DIRS += [
+    (f"vendor/three/{prefix}", _THREE / folder) for prefix, folder in _THREE_FOLDERS.items() if (_THREE / folder).is_dir()
+]
 
 # CAD files live in object storage: S3 or MinIO when AWS_STORAGE_BUCKET_NAME is set,
 # the data dir otherwise. django-storages reads the AWS_* settings below.
