@@ -18,7 +18,11 @@ run: $(VENV)/.base-installed $(VENV)/.frontend-installed
 
 # One test process per core; PYTEST_ARGS="-n 0 -x" for a single process that stops at the first failure.
 PYTEST_ARGS ?= -n auto
+# The browser tests drive this Chromium (Debian's package); they skip, saying so, without it.
+PARTSITE_CHROMIUM ?= /usr/bin/chromium
+export PARTSITE_CHROMIUM
 test: $(VENV)/.dev-installed $(VENV)/.frontend-installed
+	@test -x $(PARTSITE_CHROMIUM) || echo "No Chromium at $(PARTSITE_CHROMIUM): the browser tests will be SKIPPED (apt-get install chromium)."
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Upload and download speed and the web worker's memory for big files; prints a table.

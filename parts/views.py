@@ -107,6 +107,7 @@ def part_detail(request, pk):
     return render(request, "parts/detail.html", {
         "part": part,
         "badge": _badge(part.status),
+        "queue_label": Category(part.category).label,
         "revisions": [r for r in revisions if r.kind == Kind.STEP],
         "drawings": [r for r in revisions if r.kind == Kind.DRAWING],
         "shown": shown,

@@ -72,8 +72,11 @@ def draws_a_model(page, live_server, part, screenshot):
     # A blank canvas is one colour; a lit, shaded model has many.
     assert colour_count(canvas.screenshot()) > 20
     assert re.fullmatch(r"[\d.]+ × [\d.]+ × [\d.]+ mm", page.locator('[data-viewer="size"]').inner_text().strip())
-    page.get_by_role("button", name="Wireframe").click()
-    assert page.get_by_role("button", name="Wireframe").get_attribute("aria-pressed") == "true"
+    wireframe = page.get_by_role("button", name="Wireframe")
+    wireframe.click()
+    assert wireframe.get_attribute("aria-pressed") == "true"
+    wireframe.click()
+    assert wireframe.get_attribute("aria-pressed") == "false"
     page.get_by_role("button", name="Fit to view").click()
     page.screenshot(path=screenshot, full_page=True)
 
