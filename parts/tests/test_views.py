@@ -112,7 +112,7 @@ def test_the_board_cards_show_what_a_fabricator_needs(viewer_page, fabricator):
         material_thickness="6 mm", amount=4, subsystem="Drivetrain", storage_location="Shelf B3",
     )
     page = viewer_page.get("/?queue=cnc").content.decode()
-    for text in ("P-00042", "Gearbox plate", "6061 aluminium", "6 mm", "× 4", "Drivetrain", "Already started",
+    for text in ("P-00042", "Gearbox plate", "6061 aluminium", "6 mm", '<dd class="amount">4</dd>', "Drivetrain", "Already started",
                  "Shelf B3"):
         assert text in page
 
