@@ -346,3 +346,14 @@ def test_stats_count_queues_and_bucket_claim_to_completion_times(viewer_page, fa
     assert [(row["assignee__username"], row["parts"], row["units"]) for row in context["leaders"]] == [
         ("bob", 2, 3), ("dave", 1, 5),
     ]
+
+
+def test_a_card_shows_the_preview_image_of_its_revision_once_there_is_one(as_fabricator, viewer_page):
+    from files.models import Revision
+
+    part = make_part(Status.REVIEWED)
+    post_file(as_fabricator, part, box_step())
+    revision = part.revisions.get()
+    assert b"<img" not in viewer_page.get("/?queue=cnc").content
+    Revision.objects.filter(pk=revision.pk).update(preview_key=f"previews/{revision.pk}/abc123.png")
+    assert f'<img src="/api/revisions/{revision.pk}/preview/?v=abc123"'.encode() in viewer_page.get("/?queue=cnc").content

@@ -29,9 +29,9 @@ def upload(user, part, content, filename):
 
 def shop_with_parts(fabricator, other_fabricator):
     """A board that looks like a working shop's."""
-    make_part(Status.REVIEWED, part_number="P-00101", name="Gearbox side plate", material="6061 aluminium",
+    plate = make_part(Status.REVIEWED, part_number="P-00101", name="Gearbox side plate", material="6061 aluminium",
               material_thickness="6 mm", amount=2, subsystem="Drivetrain")
-    make_part(Status.ALREADY_STARTED, part_number="P-00102", name="Intake roller bracket", material="Polycarbonate",
+    bracket = make_part(Status.ALREADY_STARTED, part_number="P-00102", name="Intake roller bracket", material="Polycarbonate",
               material_thickness="1/4 in", amount=4, subsystem="Intake", storage_location="Shelf B3, bin 2")
     make_part(Status.IN_PROGRESS, assignee=fabricator, part_number="P-00103", name="Elevator carriage gusset",
               material="6061 aluminium", material_thickness="3 mm", subsystem="Elevator")
