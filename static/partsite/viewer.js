@@ -31,6 +31,7 @@ scene.add(sun);
 const camera = new THREE.PerspectiveCamera(40, 1, 0.1, 1000);
 const controls = new OrbitControls(camera, canvas);
 controls.enableDamping = false;
+controls.listenToKeyEvents(canvas); // arrow keys pan once the view has focus
 controls.addEventListener("change", render);
 
 let model = null;

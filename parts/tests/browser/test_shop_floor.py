@@ -90,6 +90,11 @@ def test_a_real_step_file_that_converted_draws_in_the_3d_view(page, log_in, live
     assert revision.conversion_status == "ready", revision.conversion_error
     log_in(page, viewer)
     draws_a_model(page, live_server, part, screenshots / "part-real-step.png")
+    page.set_viewport_size(PHONE)
+    page.reload()
+    page.wait_for_selector('.viewer[data-state="ready"]')
+    assert colour_count(page.locator(".viewer canvas").screenshot()) > 20
+    page.screenshot(path=screenshots / "part-real-step-phone.png", full_page=True)
 
 
 def test_a_generated_box_draws_in_the_3d_view(page, log_in, live_server, screenshots, viewer, fabricator):
