@@ -24,8 +24,8 @@ renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
 
 const scene = new THREE.Scene();
 scene.background = new THREE.Color(0xeef2f6);
-scene.add(new THREE.HemisphereLight(0xffffff, 0x8d99a6, 2.2));
-const sun = new THREE.DirectionalLight(0xffffff, 2.0);
+scene.add(new THREE.HemisphereLight(0xffffff, 0x8d99a6, 1.7));
+const sun = new THREE.DirectionalLight(0xffffff, 1.8);
 scene.add(sun);
 
 const camera = new THREE.PerspectiveCamera(40, 1, 0.1, 1000);
@@ -36,6 +36,7 @@ controls.addEventListener("change", render);
 
 let model = null;
 let wireframe = false;
+const outline = new THREE.LineBasicMaterial({ color: 0x1f2937, transparent: true, opacity: 0.55 });
 
 function render() {
   sun.position.copy(camera.position);
@@ -75,6 +76,7 @@ function setWireframe(on) {
       for (const material of [].concat(node.material)) material.wireframe = on;
     }
   });
+  outline.visible = !on;
   render();
 }
 
@@ -93,12 +95,26 @@ new GLTFLoader().load(
   host.dataset.modelUrl,
   (gltf) => {
     model = gltf.scene;
+    const meshes = [];
     model.traverse((node) => {
-      if (node.isMesh && !node.material?.isMeshStandardMaterial) {
-        node.material = new THREE.MeshStandardMaterial({ color: 0x8fa3b8, metalness: 0.2, roughness: 0.6 });
-      }
-      if (node.isMesh) node.material.side = THREE.DoubleSide;
+      if (node.isMesh) meshes.push(node);
     });
+    for (const mesh of meshes) {
+      if (!mesh.material?.isMeshStandardMaterial) {
+        mesh.material = new THREE.MeshStandardMaterial({ color: 0x9fb3c8 });
+      }
+      // glTF's default is fully metallic, which looks flat and dark without reflections to show.
+      mesh.material.metalness = Math.min(mesh.material.metalness, 0.25);
+      mesh.material.roughness = Math.max(mesh.material.roughness, 0.55);
+      mesh.material.side = THREE.DoubleSide;
+      mesh.material.polygonOffset = true; // keep the outline drawn on top of the faces
+      mesh.material.polygonOffsetFactor = 1;
+      mesh.material.polygonOffsetUnits = 1;
+      // The model's sharp edges, as a CAD program draws them.
+      const edges = new THREE.LineSegments(new THREE.EdgesGeometry(mesh.geometry, 30), outline);
+      edges.userData.outline = true;
+      mesh.add(edges);
+    }
     scene.add(model);
     fit();
     const [x, y, z] = sizeInMillimetres(new THREE.Box3().setFromObject(model));

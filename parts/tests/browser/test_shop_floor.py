@@ -173,7 +173,8 @@ def test_an_upload_shows_its_progress_to_100_percent_and_survives_a_dropped_part
     assert dropped, "the test meant to drop part 2 once"
     revision = part.revisions.get()
     assert (revision.label, revision.size, revision.description) == ("R1", big.stat().st_size, "Lightening holes")
-    page.wait_for_selector("text=chassis.step")
+    page.wait_for_selector("text=Lightening holes")  # the page reloaded with the new revision
+    page.wait_for_selector('.viewer[data-state="ready"]')
     page.screenshot(path=screenshots / "part-after-upload.png", full_page=True)
 
 
