@@ -4,7 +4,6 @@ from django.db.models.functions import RowNumber
 
 from files.models import Kind, Revision
 from partsite.roles import Role
-
 from parts.lifecycle import Category, Status, category_of
 from parts.models import Part
 

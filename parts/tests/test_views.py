@@ -4,8 +4,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from files.tests.samples import box_step, pdf_bytes
 from files.tests.helpers import post_file
+from files.tests.samples import box_step, pdf_bytes
 from parts.lifecycle import Status
 from parts.models import Part
 from parts.tests.factories import make_part

@@ -42,6 +42,9 @@ def shop_with_parts(fabricator, other_fabricator):
               material_thickness="3/4 in", amount=4, subsystem="Bumpers")
     make_part(Status.COMPLETED, assignee=fabricator, part_number="P-00106", name="Swerve module spacer",
               subsystem="Drivetrain")
+    # With their STEP files, so the cards show previews where Partsite renders them.
+    upload(fabricator, plate, box_step(x=180, y=90, z=6, name="Plate"), "side_plate.step")
+    upload(fabricator, bracket, box_step(x=40, y=30, z=25, name="Bracket"), "bracket.step")
 
 
 @pytest.mark.parametrize("role", ["lead", "fabricator", "viewer"])
