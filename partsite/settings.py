@@ -201,6 +201,9 @@ DOWNLOAD_LINK_EXPIRE_SECONDS = envint("DOWNLOAD_LINK_EXPIRE_SECONDS", 300)
 CONVERSION_TIMEOUT_SECONDS = envint("CONVERSION_TIMEOUT_SECONDS", 120)
 CONVERSION_MEMORY_MB = envint("CONVERSION_MEMORY_MB", 2048)
 CONVERSION_MAX_ATTEMPTS = envint("CONVERSION_MAX_ATTEMPTS", 3)
+# The PNG preview drawn after each conversion, in a child process of its own.
+PREVIEW_TIMEOUT_SECONDS = envint("PREVIEW_TIMEOUT_SECONDS", 30)
+PREVIEW_MEMORY_MB = envint("PREVIEW_MEMORY_MB", 1024)
 
 # Celery: a filesystem broker needs no server; CELERY_BROKER_URL switches to Redis.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"

@@ -1,16 +1,13 @@
 """GET /api/revisions/{id}/preview/: the PNG thumbnail of a revision's 3D model, and where it is listed."""
 
-import io
-
 import pytest
 from django.urls import reverse
-from PIL import Image
 
 from audit.models import FileAccess
 from conftest import client_for
-from files.conversion import revision_convert
+from files.conversion import revision_convert, revision_render_preview
 from files.models import Revision
-from files.storage import new_preview_key, object_save
+from files.storage import object_chunks
 from files.tests.helpers import post_file, stored_keys
 from files.tests.samples import box_step, pdf_bytes
 from parts.tests.factories import make_part
@@ -26,21 +23,8 @@ def upload(client, part, content=None, filename="bracket.step"):
     return Revision.objects.get(pk=response.json()["id"])
 
 
-def png_bytes(colour=(40, 90, 160)):
-    image = Image.new("RGB", (48, 36), (245, 245, 245))
-    image.paste(colour, (10, 8, 38, 28))
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def give_preview(revision, image=None):
-    """Store a preview for the revision the way the worker does: the object first, then the row."""
-    key = new_preview_key()
-    object_save(key, io.BytesIO(image or png_bytes()))
-    Revision.objects.filter(pk=revision.pk).update(preview_key=key, preview_error="")
-    revision.refresh_from_db()
-    return revision
+def stored_preview(revision):
+    return b"".join(object_chunks(revision.preview_key))
 
 
 @pytest.fixture
@@ -50,10 +34,11 @@ def as_roleless(roleless):
 
 @pytest.fixture
 def previewed(as_fabricator):
+    """A converted revision, with the preview the conversion drew."""
     revision = upload(as_fabricator, make_part())
-    revision_convert(revision.pk)
-    revision.refresh_from_db()
-    return give_preview(revision, png_bytes())
+    revision = revision_convert(revision.pk)
+    assert revision.has_preview, revision.preview_error
+    return revision
 
 
 @on_both_backends
@@ -63,7 +48,8 @@ def test_the_preview_is_the_stored_png_served_inline(as_viewer, previewed):
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     assert response["Content-Disposition"] == 'inline; filename="bracket.png"'
-    assert response.content == png_bytes()
+    assert response.content == stored_preview(previewed)
+    assert response.content.startswith(b"\x89PNG")
 
 
 def test_the_revision_and_its_part_list_the_preview_url(as_viewer, previewed):
@@ -107,12 +93,14 @@ def test_a_browser_asking_without_the_image_name_revalidates_and_gets_304_when_u
 def test_a_new_preview_has_a_new_url_and_etag(as_viewer, previewed):
     old_url, old_etag = previewed.preview_url, as_viewer.get(previewed.preview_url)["ETag"]
 
-    give_preview(previewed, png_bytes((200, 60, 30)))
+    revision_render_preview(previewed.pk)
 
-    assert previewed.preview_url != old_url
+    redrawn = Revision.objects.get(pk=previewed.pk)
+    assert redrawn.preview_url != old_url
     response = as_viewer.get(reverse("revision-preview", args=[previewed.pk]), HTTP_IF_NONE_MATCH=old_etag)
     assert response.status_code == 200
-    assert response.content == png_bytes((200, 60, 30))
+    assert response["ETag"] != old_etag
+    assert response.content == stored_preview(redrawn)
 
 
 def test_viewing_a_preview_is_not_recorded_as_a_file_access(as_viewer, previewed):
@@ -140,17 +128,18 @@ def test_a_drawing_has_no_preview(as_viewer, as_fabricator):
     assert response.json()["detail"] == "D1 is a drawing; only STEP revisions have a preview."
 
 
-def test_a_preview_that_could_not_be_drawn_says_why(as_viewer, as_fabricator):
+def test_a_preview_that_could_not_be_drawn_says_why(as_viewer, as_fabricator, settings):
+    settings.PREVIEW_TIMEOUT_SECONDS = 0.01
     revision = upload(as_fabricator, make_part())
     revision_convert(revision.pk)
-    Revision.objects.filter(pk=revision.pk).update(preview_key="", preview_error="the renderer timed out after 30 s")
 
     response = as_viewer.get(reverse("revision-preview", args=[revision.pk]))
 
     assert response.status_code == 404
-    assert response.json()["detail"] == "No preview of R1 could be drawn: the renderer timed out after 30 s"
+    assert response.json()["detail"] == "No preview of R1 could be drawn: drawing it timed out after 0.01 s"
+    assert response.json()["preview_error"] == "drawing it timed out after 0.01 s"
     assert as_viewer.get(f"/api/revisions/{revision.pk}/").json()["preview_error"] == (
-        "the renderer timed out after 30 s"
+        "drawing it timed out after 0.01 s"
     )
 
 
@@ -168,7 +157,7 @@ def test_every_role_may_see_a_preview(request, previewed, client_name, status):
     response = client.get(previewed.preview_url)
 
     assert response.status_code == status
-    assert (response.content == png_bytes()) == (status == 200)
+    assert response.content.startswith(b"\x89PNG") == (status == 200)
 
 
 def test_a_signed_in_browser_sees_previews_with_its_session(client, viewer, previewed):
