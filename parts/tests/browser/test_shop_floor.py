@@ -57,6 +57,12 @@ def test_each_role_logs_in_and_sees_the_board(role, request, page, log_in, live_
     for name, count in [("Review", 1), ("CNC", 4), ("Hand", 1), ("Misc", 0), ("Completed", 1)]:
         assert queues.get_by_role("link", name=re.compile(rf"^{name}")).inner_text().split() == [name, str(count)]
     assert page.locator(".part-card").count() == 4
+    # Parts with a converted STEP file show its rendered preview; the others a placeholder.
+    page.wait_for_function(
+        """() => document.querySelectorAll('.thumb img').length === 2 &&
+                 [...document.querySelectorAll('.thumb img')].every(img => img.complete && img.naturalWidth > 0)"""
+    )
+    assert page.locator('.part-card[data-part="P-00104"] .thumb-placeholder').count() == 1
     half_done = page.locator('.part-card[data-part="P-00102"]')
     assert "Shelf B3, bin 2" in half_done.inner_text()
     claim_buttons = page.get_by_role("button", name=re.compile("^Claim"))
