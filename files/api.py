@@ -9,8 +9,8 @@ from audit.models import Access
 from audit.services import file_access_record
 from files import permissions, services
 from files.filters import RevisionFilter
-from files.models import GLB_CONTENT_TYPE, ConversionStatus, Kind, Revision, Upload
-from files.responses import stored_file_response
+from files.models import GLB_CONTENT_TYPE, PREVIEW_CONTENT_TYPE, ConversionStatus, Kind, Revision, Upload
+from files.responses import preview_response, stored_file_response
 from files.selectors import revision_queryset
 from files.serializers import (
     CreatedRevisionSerializer,
@@ -162,6 +162,19 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
             request, key=revision.glb_key, size=revision.glb_size, sha256=revision.glb_sha256,
             filename=f"{stem}.glb", content_type=GLB_CONTENT_TYPE, as_attachment=False,
         )
+
+    @extend_schema(
+        responses={
+            (200, PREVIEW_CONTENT_TYPE): OpenApiResponse(description="The PNG preview."),
+            304: OpenApiResponse(description="The preview the browser has is still current (If-None-Match)."),
+            404: OpenApiResponse(description="No preview yet, or none could be drawn: the message says why."),
+        },
+        summary="A PNG preview of the 3D model, for thumbnails",
+    )
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        """Not recorded as a file access, unlike the model: a board of thumbnails would bury the real ones."""
+        return preview_response(request, self.get_object())
 
     @extend_schema(request=None, responses=RevisionSerializer, summary="Convert this revision again")
     @action(detail=True, methods=["post"])

@@ -5,10 +5,14 @@ under a row lock. A worker that dies mid-conversion leaves it `running`; once th
 older than the converter's own timeout it may be claimed again, and after
 CONVERSION_MAX_ATTEMPTS claims it fails for good instead of looping. Storage I/O
 happens outside transactions; a GLB whose conversion was superseded is deleted.
+
+After a successful conversion the worker draws a PNG preview from the GLB (files.preview).
+A preview that cannot be drawn is recorded in `preview_error` and the model stays ready.
 """
 
 import logging
 import tempfile
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +23,16 @@ from django.utils import timezone
 
 from files.converter import convert_step_to_glb
 from files.models import ConversionStatus, Kind, Revision
-from files.storage import CHUNK_BYTES, new_glb_key, object_chunks, object_delete, object_save_digesting
+from files.preview import render_preview
+from files.storage import (
+    CHUNK_BYTES,
+    new_glb_key,
+    new_preview_key,
+    object_chunks,
+    object_delete,
+    object_save,
+    object_save_digesting,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +69,13 @@ def revision_convert(revision_id):
                 glb_key = new_glb_key()
                 with open(glb_path, "rb") as glb_file:
                     glb_digest = object_save_digesting(glb_key, iter(lambda: glb_file.read(CHUNK_BYTES), b""))
+            preview = _preview_store(revision_id, glb_path) if result.ok else Preview()
     except Exception as error:
         # Storage trouble, not the file's fault: wait and let the requeue task try again.
         logger.exception("conversion of revision %s could not read or store its files", revision_id)
         _release(revision, f"attempt {revision.conversion_attempts}: {type(error).__name__}: {error}")
         return None
-    return _finish(revision, result, glb_key, glb_digest)
+    return _finish(revision, result, glb_key, glb_digest, preview)
 
 
 def _claim(revision_id):
@@ -100,7 +114,7 @@ def _release(revision, reason):
     ).update(conversion_status=ConversionStatus.PENDING, conversion_error=reason[:2000], conversion_queued_at=timezone.now())
 
 
-def _finish(revision, result, glb_key, glb_digest):
+def _finish(revision, result, glb_key, glb_digest, preview):
     with transaction.atomic():
         current = Revision.objects.select_for_update().filter(pk=revision.pk).first()
         superseded = (
@@ -109,7 +123,7 @@ def _finish(revision, result, glb_key, glb_digest):
             or current.conversion_attempts != revision.conversion_attempts
         )
         if not superseded:
-            old_glb_key = current.glb_key
+            old_glb_key, old_preview_key = current.glb_key, current.preview_key
             current.conversion_status = ConversionStatus.READY if result.ok else ConversionStatus.FAILED
             current.conversion_error = "" if result.ok else result.error
             current.conversion_finished_at = timezone.now()
@@ -120,13 +134,81 @@ def _finish(revision, result, glb_key, glb_digest):
             current.glb_sha256 = glb_digest.sha256 if glb_digest else ""
             current.triangles = result.triangles if result.ok else None
             current.bbox_mm = list(result.bbox_mm) if result.ok and result.bbox_mm else None
+            current.preview_key, current.preview_error = preview.key, preview.error
             current.save()
     if superseded:
         object_delete(glb_key)
+        object_delete(preview.key)
         return None
     if old_glb_key and old_glb_key != glb_key:
         object_delete(old_glb_key)
+    if old_preview_key and old_preview_key != preview.key:
+        object_delete(old_preview_key)
     return current
+
+
+@dataclass
+class Preview:
+    """A stored preview's key, or why there is none."""
+
+    key: str = ""
+    error: str = ""
+
+
+def _preview_store(revision_id, glb_path):
+    """Draw the preview of a GLB and store it. Never raises: a preview is not worth a conversion."""
+    png_path = Path(glb_path).with_suffix(".png")
+    try:
+        drawn = render_preview(
+            str(glb_path), str(png_path),
+            timeout_s=settings.PREVIEW_TIMEOUT_SECONDS, memory_mb=settings.PREVIEW_MEMORY_MB,
+        )
+        if not drawn.ok:
+            logger.warning("no preview for revision %s: %s", revision_id, drawn.error)
+            return Preview(error=drawn.error)
+        key = new_preview_key()
+        with open(png_path, "rb") as png:
+            object_save(key, png)
+        logger.info("preview of revision %s drawn in %.2f s, peak %s MB", revision_id, drawn.seconds, drawn.peak_rss_mb)
+        return Preview(key=key)
+    except Exception as error:
+        logger.exception("the preview of revision %s could not be drawn or stored", revision_id)
+        return Preview(error=f"{type(error).__name__}: {error}"[:2000])
+
+
+def revision_render_preview(revision_id):
+    """Draw the preview of a converted revision again (or for the first time); returns the Preview.
+
+    None when the revision is gone or not converted. The image is recorded only if the model
+    it was drawn from is still the revision's; otherwise it is deleted again. A drawing that
+    fails keeps the preview the revision had, if any, and records the reason only if it had none.
+    """
+    revision = Revision.objects.filter(
+        pk=revision_id, kind=Kind.STEP, conversion_status=ConversionStatus.READY
+    ).exclude(glb_key="").first()
+    if revision is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="preview-", dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
+        glb_path = Path(work) / "model.glb"
+        try:
+            with open(glb_path, "wb") as glb_file:
+                glb_file.writelines(object_chunks(revision.glb_key))
+        except FileNotFoundError:
+            preview = Preview(error="the 3D model is missing from storage")
+        else:
+            preview = _preview_store(revision_id, glb_path)
+    old_preview_key = ""
+    with transaction.atomic():
+        current = Revision.objects.select_for_update().filter(pk=revision_id, glb_key=revision.glb_key).first()
+        if current is not None and (preview.key or not current.preview_key):
+            old_preview_key = current.preview_key
+            current.preview_key, current.preview_error = preview.key, preview.error
+            current.save(update_fields=["preview_key", "preview_error"])
+    if current is None:
+        object_delete(preview.key)
+        return None
+    object_delete(old_preview_key)
+    return preview
 
 
 def conversions_requeue_stalled():

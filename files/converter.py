@@ -86,7 +86,7 @@ def convert_step_to_glb(
     """Convert, leaving a GLB at glb_path only on success (written beside it, then renamed)."""
     partial = _partial_path(glb_path)
     try:
-        child = _run_child(os.path.abspath(step_path), partial, timeout_s, memory_mb)
+        child = run_child("files.converter", os.path.abspath(step_path), partial, timeout_s, memory_mb)
         result = ConversionResult(ok=False, seconds=child.seconds, peak_rss_mb=child.peak_rss_mb)
         result.error = _failure_reason(child, timeout_s, memory_mb)
         if result.error:
@@ -108,7 +108,7 @@ def convert_step_to_glb(
 
 
 @dataclass
-class _ChildOutcome:
+class ChildOutcome:
     exit_code: int  # negative: killed by that signal, as in subprocess
     timed_out: bool
     seconds: float
@@ -125,11 +125,12 @@ def _partial_path(glb_path: str) -> str:
     return partial
 
 
-def _run_child(step_path: str, glb_path: str, timeout_s: float, memory_mb: int) -> _ChildOutcome:
+def run_child(module: str, input_path: str, output_path: str, timeout_s: float, memory_mb: int) -> ChildOutcome:
+    """Run `python -m module INPUT OUTPUT --memory-mb N --cpu-seconds N` under these limits (the preview uses it too)."""
     # The CPU cap can never fire before the parent's timeout; it stops a child that
     # outlives a parent killed mid-conversion.
     cpu_seconds = math.ceil(timeout_s * (os.cpu_count() or 1)) + 10
-    command = [sys.executable, "-m", "files.converter", step_path, glb_path,
+    command = [sys.executable, "-m", module, input_path, output_path,
                "--memory-mb", str(memory_mb), "--cpu-seconds", str(cpu_seconds)]
     # glibc reserves 64 MB of address space per thread arena, and OpenBLAS (loaded with
     # numpy, which cascadio imports) buffers per core: both would eat an RLIMIT_AS cap
@@ -149,7 +150,7 @@ def _run_child(step_path: str, glb_path: str, timeout_s: float, memory_mb: int) 
         seconds = time.monotonic() - started
         output.seek(max(0, output.seek(0, os.SEEK_END) - 4096))
         lines = output.read().decode("utf-8", errors="replace").strip().splitlines()
-    return _ChildOutcome(
+    return ChildOutcome(
         exit_code=os.waitstatus_to_exitcode(status),
         timed_out=timed_out,
         seconds=round(seconds, 3),
@@ -194,7 +195,7 @@ def _peak_vm_mb(pid: int) -> float:
     return 0.0
 
 
-def _failure_reason(child: _ChildOutcome, timeout_s: float, memory_mb: int) -> str:
+def _failure_reason(child: ChildOutcome, timeout_s: float, memory_mb: int) -> str:
     if child.timed_out:
         return f"timed out after {timeout_s:g} s"
     if child.exit_code == EXIT_OK:

@@ -4,6 +4,7 @@ from auditlog.registry import auditlog
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -16,6 +17,7 @@ class Kind(models.TextChoices):
 EXTENSIONS = {Kind.STEP: (".step", ".stp"), Kind.DRAWING: (".pdf",)}
 CONTENT_TYPES = {Kind.STEP: "model/step", Kind.DRAWING: "application/pdf"}
 GLB_CONTENT_TYPE = "model/gltf-binary"
+PREVIEW_CONTENT_TYPE = "image/png"
 
 
 class ConversionStatus(models.TextChoices):
@@ -89,6 +91,10 @@ class Revision(models.Model):
     glb_sha256 = models.CharField(max_length=64, blank=True)
     triangles = models.PositiveIntegerField(null=True, blank=True)
     bbox_mm = models.JSONField(null=True, blank=True, help_text="Bounding box size [x, y, z] in millimetres.")
+    # A PNG drawn from the GLB after the conversion. It follows the GLB: replaced when the
+    # revision is converted again, deleted with it. Failing to draw it leaves the model ready.
+    preview_key = models.CharField(max_length=255, blank=True, editable=False)
+    preview_error = models.TextField(blank=True, help_text="Why no preview could be drawn, when it could not.")
 
     objects = RevisionQuerySet.as_manager()
 
@@ -106,6 +112,18 @@ class Revision(models.Model):
     def label(self) -> str:
         """R1, R2, ... for STEP models; D1, D2, ... for drawings."""
         return f"{'R' if self.kind == Kind.STEP else 'D'}{self.number}"
+
+    @property
+    def has_preview(self) -> bool:
+        return bool(self.preview_key)
+
+    @property
+    def preview_url(self) -> str | None:
+        """The preview's path, None without one. It names the stored image, so browsers may cache it."""
+        if not self.preview_key:
+            return None
+        version = self.preview_key.rsplit("/", 1)[-1].split(".", 1)[0]
+        return f"{reverse('revision-preview', args=[self.pk])}?v={version}"
 
 
 class UploadStatus(models.TextChoices):

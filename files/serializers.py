@@ -16,14 +16,22 @@ class RevisionBriefSerializer(serializers.ModelSerializer):
     """A revision as a part's JSON shows it."""
 
     download_url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField(
+        help_text="A PNG preview of the 3D model; null until one is drawn (show a placeholder)."
+    )
 
     class Meta:
         model = Revision
         fields = ["id", "number", "label", "kind", "filename", "size", "sha256", "uploaded_at", "conversion_status",
-                  "download_url"]
+                  "download_url", "preview_url"]
 
     def get_download_url(self, revision) -> str:
         return _absolute(self.context.get("request"), "revision-download", revision.pk)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_preview_url(self, revision):
+        path, request = revision.preview_url, self.context.get("request")
+        return request.build_absolute_uri(path) if path and request else path
 
 
 class RevisionSerializer(RevisionBriefSerializer):
@@ -40,7 +48,7 @@ class RevisionSerializer(RevisionBriefSerializer):
             "file_timestamp", "product_names",
             "conversion_status", "conversion_error", "conversion_attempts", "conversion_queued_at",
             "conversion_started_at", "conversion_finished_at", "conversion_seconds", "triangles", "bbox_mm",
-            "download_url", "model_url",
+            "download_url", "model_url", "preview_url", "preview_error",
         ]
         read_only_fields = fields
 

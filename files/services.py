@@ -156,7 +156,7 @@ def revision_delete(*, revision, actor):
             raise Conflict(f"{revision.label} is the approved revision of its part and cannot be deleted.")
         if pinned_by and revision.pk == pinned_by["built_revision"]:
             raise Conflict(f"{revision.label} is the revision its part was built from and cannot be deleted.")
-        keys = [revision.storage_key, revision.glb_key]
+        keys = [revision.storage_key, revision.glb_key, revision.preview_key]
         revision.delete()
         transaction.on_commit(lambda: [object_delete(key) for key in keys])
 
@@ -167,7 +167,8 @@ def revisions_delete_for_part(part):
         raise Conflict(
             f"{part.part_number} has an approved or built revision, so it cannot be deleted; retire it instead.",
         )
-    keys = [key for pair in Revision.objects.filter(part=part).values_list("storage_key", "glb_key") for key in pair]
+    stored = Revision.objects.filter(part=part).values_list("storage_key", "glb_key", "preview_key")
+    keys = [key for row in stored for key in row]
     uploads = list(Upload.objects.filter(part=part, status=UploadStatus.OPEN))
     Revision.objects.filter(part=part).delete()
 

@@ -65,8 +65,12 @@ def new_glb_key():
     return f"models/{uuid.uuid4().hex}.glb"
 
 
+def new_preview_key():
+    return f"previews/{uuid.uuid4().hex}.png"
+
+
 # Keys under these prefixes belong to Partsite; anything else in them is an orphan.
-OWNED_PREFIXES = ("revisions/", "models/")
+OWNED_PREFIXES = ("revisions/", "models/", "previews/")
 
 
 @dataclass

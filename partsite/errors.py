@@ -31,6 +31,10 @@ class NotPermitted(DomainError):
     http_status = status.HTTP_403_FORBIDDEN
 
 
+class NotFound(DomainError):
+    http_status = status.HTTP_404_NOT_FOUND
+
+
 class Conflict(DomainError):
     http_status = status.HTTP_409_CONFLICT
 

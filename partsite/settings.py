@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "partsite.pages.page_context",
             ],
         },
     },
@@ -145,7 +146,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -155,6 +158,19 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 MEDIA_ROOT = DATA_DIR / "media"
+# The pages' own CSS and scripts, and the front-end libraries `npm ci` put in node_modules/
+# (package.json pins them): Partsite serves every asset itself, so it works offline.
+STATICFILES_DIRS = [BASE_DIR / "static"]
+_THREE = BASE_DIR / "node_modules" / "three"
+_THREE_FOLDERS = {
+    "build": "build",
+    "jsm/controls": "examples/jsm/controls",
+    "jsm/loaders": "examples/jsm/loaders",
+    "jsm/utils": "examples/jsm/utils",
+}
+STATICFILES_DIRS += [
+    (f"vendor/three/{prefix}", _THREE / folder) for prefix, folder in _THREE_FOLDERS.items() if (_THREE / folder).is_dir()
+]
 
 # CAD files live in object storage: S3 or MinIO when AWS_STORAGE_BUCKET_NAME is set,
 # the data dir otherwise. django-storages reads the AWS_* settings below.
@@ -197,6 +213,9 @@ DOWNLOAD_LINK_EXPIRE_SECONDS = envint("DOWNLOAD_LINK_EXPIRE_SECONDS", 300)
 CONVERSION_TIMEOUT_SECONDS = envint("CONVERSION_TIMEOUT_SECONDS", 120)
 CONVERSION_MEMORY_MB = envint("CONVERSION_MEMORY_MB", 2048)
 CONVERSION_MAX_ATTEMPTS = envint("CONVERSION_MAX_ATTEMPTS", 3)
+# The PNG preview drawn after each conversion, in a child process of its own.
+PREVIEW_TIMEOUT_SECONDS = envint("PREVIEW_TIMEOUT_SECONDS", 30)
+PREVIEW_MEMORY_MB = envint("PREVIEW_MEMORY_MB", 1024)
 
 # Celery: a filesystem broker needs no server; CELERY_BROKER_URL switches to Redis.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"

@@ -42,7 +42,7 @@ def test_an_uploaded_step_file_becomes_a_3d_model_with_its_size_in_millimetres(c
     assert status == 200
     assert body[:4] == b"glTF"
     assert {name.lower(): value for name, value in headers.items()}["content-type"] == "model/gltf-binary"
-    assert len(stored_keys()) == 2
+    assert len(stored_keys()) == 3  # the STEP file, its model and its preview
 
 
 def test_a_model_in_metres_is_measured_in_millimetres(converted):
@@ -239,3 +239,77 @@ def test_a_conversion_already_waiting_is_not_queued_twice(as_fabricator, as_lead
 
     assert response.status_code == 409
     assert "already waiting" in response.json()["detail"]
+
+
+# The preview drawn after each conversion
+
+
+def _image(body):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(body)) as image:
+        assert image.format == "PNG"
+        return np.asarray(image.convert("RGB"))
+
+
+@pytest.mark.usefixtures("storage_backend")
+def test_a_converted_revision_gets_a_png_preview_of_its_part(converted, as_viewer):
+    revision = converted(box_step(40, 20, 5))
+
+    assert (revision["preview_url"] is not None, revision["preview_error"]) == (True, "")
+    status, headers, body = fetch(as_viewer, revision["preview_url"])
+    assert status == 200
+    image = _image(body)
+    assert image.shape == (360, 480, 3)
+    assert len({tuple(colour) for colour in image.reshape(-1, 3)}) > 3, "the part is drawn, shaded"
+
+
+def test_a_preview_that_cannot_be_drawn_leaves_the_model_ready(converted, as_viewer, settings):
+    settings.PREVIEW_MEMORY_MB = 64
+
+    revision = converted(box_step())
+
+    assert revision["conversion_status"] == "ready"
+    assert revision["preview_url"] is None
+    assert revision["preview_error"] == "drawing it ran out of memory (limit 64 MB)"
+    assert fetch(as_viewer, revision["model_url"])[0] == 200
+    assert len(stored_keys()) == 2
+
+
+def test_a_new_conversion_replaces_the_old_preview(converted, as_lead, django_capture_on_commit_callbacks):
+    revision = converted(box_step())
+    old_preview = Revision.objects.get(pk=revision["id"]).preview_key
+
+    with django_capture_on_commit_callbacks(execute=True):
+        as_lead.post(f"/api/revisions/{revision['id']}/reconvert/")
+
+    new_preview = Revision.objects.get(pk=revision["id"]).preview_key
+    assert new_preview and new_preview != old_preview
+    assert old_preview not in stored_keys() and new_preview in stored_keys()
+
+
+def test_a_failed_new_conversion_leaves_no_preview(converted, as_lead, settings, django_capture_on_commit_callbacks):
+    revision = converted(box_step())
+    settings.CONVERSION_TIMEOUT_SECONDS = 0.01
+
+    with django_capture_on_commit_callbacks(execute=True):
+        as_lead.post(f"/api/revisions/{revision['id']}/reconvert/")
+
+    again = as_lead.get(f"/api/revisions/{revision['id']}/").json()
+    assert (again["conversion_status"], again["preview_url"]) == ("failed", None)
+    assert stored_keys() == [Revision.objects.get(pk=revision["id"]).storage_key]
+
+
+def test_a_preview_is_drawn_again_only_for_a_converted_revision(converted):
+    from files.tests.samples import pdf_bytes
+
+    waiting = Revision.objects.get(pk=converted(box_step(), part=make_part())["id"])
+    Revision.objects.filter(pk=waiting.pk).update(conversion_status=ConversionStatus.PENDING)
+    drawing = converted(pdf_bytes(), "drawing.pdf")
+
+    assert conversion.revision_render_preview(waiting.pk) is None
+    assert conversion.revision_render_preview(drawing["id"]) is None
+    assert conversion.revision_render_preview(999999) is None

@@ -72,9 +72,11 @@ def test_every_real_file_uploads_and_converts_as_its_manifest_says(convert, row)
         assert revision["originating_system"] == row["originating_system"]
     if row["expected"] == NO_SOLIDS:
         assert (revision["conversion_status"], revision["conversion_error"]) == ("failed", NO_TRIANGLES)
+        assert revision["preview_url"] is None
     else:
         assert revision["conversion_status"] == "ready", revision["conversion_error"]
         assert all(length > 0 for length in revision["bbox_mm"])
+        assert revision["preview_url"], revision["preview_error"]
         if row["triangles"]:
             assert revision["triangles"] == pytest.approx(int(row["triangles"]), rel=0.2)
         else:  # occt_as1_motor.step: modelled 1000x too large, it needs a tolerance to match

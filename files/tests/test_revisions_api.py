@@ -200,7 +200,7 @@ def test_deleting_a_converted_revision_removes_its_3d_model_too(
 ):
     revision = upload(as_fabricator, make_part(), box_step())
     revision_convert(revision["id"])
-    assert len(stored_keys()) == 2
+    assert len(stored_keys()) == 3
 
     with django_capture_on_commit_callbacks(execute=True):
         assert as_lead.delete(f"/api/revisions/{revision['id']}/").status_code == 204

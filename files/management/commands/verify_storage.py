@@ -42,13 +42,15 @@ def stored_objects(revisions):
 
 
 def is_still_referenced(key):
-    return Revision.objects.filter(Q(storage_key=key) | Q(glb_key=key)).exists()
+    return Revision.objects.filter(Q(storage_key=key) | Q(glb_key=key) | Q(preview_key=key)).exists()
 
 
 def referenced_keys():
     keys = set()
-    for storage_key, glb_key in Revision.objects.values_list("storage_key", "glb_key"):
-        keys.update((storage_key, glb_key))
+    # Previews are referenced, so not orphans, but not re-hashed: nothing records their digest,
+    # and `manage.py render_previews` draws them all again.
+    for row in Revision.objects.values_list("storage_key", "glb_key", "preview_key"):
+        keys.update(row)
     keys.update(Upload.objects.filter(status__in=UNFINISHED_UPLOADS).values_list("storage_key", flat=True))
     return keys
 

@@ -1,0 +1,127 @@
+"""Drawing a PNG preview of a GLB in a child process: what the image shows, and the limits it runs under."""
+
+import os
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from files.converter import convert_step_to_glb
+from files.preview import HEIGHT_PX, NOTHING_TO_DRAW, WIDTH_PX, cluster_vertices, render_preview
+from files.tests.samples import box_step
+
+BACKGROUND_RGB = (246, 246, 244)
+
+
+@pytest.fixture
+def box_glb(tmp_path):
+    """A 40 x 20 x 5 mm block, converted the way the worker converts it."""
+
+    def convert(*size, unit="MILLI"):
+        step_path, glb_path = tmp_path / "box.step", tmp_path / f"box-{len(os.listdir(tmp_path))}.glb"
+        step_path.write_bytes(box_step(*size, unit=unit))
+        result = convert_step_to_glb(str(step_path), str(glb_path))
+        assert result.ok, result.error
+        return glb_path
+
+    return convert
+
+
+def render(glb_path, tmp_path, **limits):
+    png_path = tmp_path / "preview.png"
+    before = set(os.listdir(tmp_path))
+    result = render_preview(str(glb_path), str(png_path), **limits)
+    leftovers = set(os.listdir(tmp_path)) - before - {"preview.png"}
+    assert not leftovers, "a partial PNG was left behind"
+    assert png_path.exists() == result.ok
+    return result, png_path
+
+
+def pixels(png_path):
+    with Image.open(png_path) as image:
+        assert image.format == "PNG"
+        return np.asarray(image.convert("RGB"))
+
+
+def test_a_block_is_drawn_as_a_shaded_part_on_a_light_background(box_glb, tmp_path):
+    result, png_path = render(box_glb(40, 20, 5), tmp_path)
+
+    assert result.ok, result.error
+    image = pixels(png_path)
+    assert image.shape == (HEIGHT_PX, WIDTH_PX, 3)
+    assert tuple(image[0, 0]) == tuple(image[-1, -1]) == BACKGROUND_RGB
+    part = np.any(image != BACKGROUND_RGB, axis=-1)
+    assert 0.1 < part.mean() < 0.9, "the part fills the picture, with a margin"
+    shades = {tuple(colour) for colour in image[part]}
+    blue = image[part].astype(int)
+    assert np.mean(blue[:, 2] > blue[:, 0]) > 0.95, "the part is blue"
+    # The top and two sides of the block, each lit differently (and the smoothed edges between them).
+    assert len(shades) >= 3
+    assert result.seconds > 0 and result.peak_rss_mb > 20
+
+
+def test_the_view_fits_the_model_whatever_its_size(box_glb, tmp_path):
+    in_millimetres = pixels(render(box_glb(40, 20, 5), tmp_path)[1])
+    in_metres = pixels(render(box_glb(0.04, 0.02, 0.005, unit=None), tmp_path)[1])
+    bigger = pixels(render(box_glb(400, 200, 50), tmp_path)[1])
+
+    assert np.array_equal(in_millimetres, in_metres)
+    assert np.array_equal(in_millimetres, bigger)
+
+
+def test_a_mesh_far_finer_than_the_picture_is_simplified_and_still_drawn_whole(tmp_path):
+    sphere = trimesh.creation.icosphere(subdivisions=7)  # 327,680 triangles
+    glb_path = tmp_path / "sphere.glb"
+    glb_path.write_bytes(sphere.export(file_type="glb"))
+
+    result, png_path = render(glb_path, tmp_path)
+
+    assert result.ok, result.error
+    part = np.any(pixels(png_path) != BACKGROUND_RGB, axis=-1)
+    rows, columns = np.nonzero(part)
+    middle_row = part[(rows.min() + rows.max()) // 2, columns.min():columns.max() + 1]
+    assert middle_row.all(), "no holes across the middle of the sphere"
+
+
+def test_clustering_merges_vertices_closer_than_a_cell_and_drops_collapsed_triangles():
+    grid = trimesh.creation.box(extents=(1, 1, 1)).subdivide().subdivide().subdivide().subdivide()
+
+    vertices, faces = cluster_vertices(np.asarray(grid.vertices), np.asarray(grid.faces), cell=0.2)
+
+    assert len(faces) < len(grid.faces) / 4
+    assert len(vertices) < len(grid.vertices) / 4
+    assert vertices.min(axis=0) == pytest.approx((-0.5,) * 3, abs=0.15)
+    assert vertices.max(axis=0) == pytest.approx((0.5,) * 3, abs=0.15)
+    assert np.all((faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2]))
+
+
+def test_a_renderer_that_takes_too_long_is_stopped(box_glb, tmp_path):
+    result, _ = render(box_glb(40, 20, 5), tmp_path, timeout_s=0.01)
+
+    assert (result.ok, result.error) == (False, "drawing it timed out after 0.01 s")
+
+
+def test_a_renderer_that_needs_too_much_memory_is_stopped(box_glb, tmp_path):
+    result, _ = render(box_glb(40, 20, 5), tmp_path, memory_mb=64)
+
+    assert (result.ok, result.error) == (False, "drawing it ran out of memory (limit 64 MB)")
+
+
+def test_a_file_that_is_not_a_glb_says_it_could_not_be_read(tmp_path):
+    glb_path = tmp_path / "model.glb"
+    glb_path.write_bytes(b"not a model at all")
+
+    result, _ = render(glb_path, tmp_path)
+
+    assert not result.ok
+    assert result.error.startswith("the 3D model could not be read: ValueError")
+
+
+def test_a_model_of_points_only_has_nothing_to_draw(tmp_path):
+    glb_path = tmp_path / "points.glb"
+    glb_path.write_bytes(trimesh.Scene([trimesh.PointCloud([[0, 0, 0], [1, 1, 1]])]).export(file_type="glb"))
+
+    result, _ = render(glb_path, tmp_path)
+
+    assert (result.ok, result.error) == (False, NOTHING_TO_DRAW)

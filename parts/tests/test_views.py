@@ -1,0 +1,372 @@
+"""The shop-floor pages, through Django's test client: who sees what, and what each button does."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+
+from files.tests.helpers import post_file
+from files.tests.samples import box_step, pdf_bytes
+from parts.lifecycle import Status
+from parts.models import Part
+from parts.tests.factories import make_part
+
+
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def messages_of(response):
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def converting(django_capture_on_commit_callbacks):
+    """Uploads inside it are converted (in-process) when the upload's transaction commits."""
+    return django_capture_on_commit_callbacks
+
+
+@pytest.fixture
+def lead_page(lead):
+    return logged_in(lead)
+
+
+@pytest.fixture
+def fabricator_page(fabricator):
+    return logged_in(fabricator)
+
+
+@pytest.fixture
+def viewer_page(viewer):
+    return logged_in(viewer)
+
+
+# Login and access
+
+
+@pytest.mark.parametrize("path", ["/", "/stats/", "/parts/1/"])
+def test_anonymous_visitors_are_sent_to_log_in(db, client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"] == f"/login/?next={path}"
+
+
+def test_a_person_logs_in_with_username_and_password_and_lands_on_the_board(client, fabricator):
+    page = client.get("/login/")
+    assert b'name="csrfmiddlewaretoken"' in page.content
+    response = client.post("/login/", {"username": "bob", "password": "bob-secret-pw"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    assert b"Board" in response.content and b"bob" in response.content
+
+
+def test_a_wrong_password_is_told_and_keeps_the_login_form(client, fabricator):
+    response = client.post("/login/", {"username": "bob", "password": "wrong"})
+    assert response.status_code == 200
+    assert b"do not match" in response.content
+
+
+def test_logging_out_ends_the_session(fabricator_page):
+    response = fabricator_page.post("/logout/")
+    assert response.status_code == 302
+    assert fabricator_page.get("/").status_code == 302
+
+
+def test_a_user_without_a_role_is_told_to_ask_for_one(roleless):
+    response = logged_in(roleless).get("/")
+    assert response.status_code == 403
+    assert b"no role" in response.content
+
+
+def test_the_admin_still_has_its_own_login(client, lead):
+    assert client.get("/admin/")["Location"].startswith("/admin/login/")
+
+
+def test_the_api_still_answers_anonymous_requests_with_401(db, client):
+    assert client.get("/api/parts/").status_code == 401
+
+
+def test_only_leads_see_the_admin_and_audit_links(lead_page, fabricator_page):
+    assert b'href="/admin/"' in lead_page.get("/").content
+    assert b'href="/audit/"' in lead_page.get("/").content
+    assert b'href="/admin/"' not in fabricator_page.get("/").content
+    assert b'href="/audit/"' not in fabricator_page.get("/").content
+
+
+# The board
+
+
+def test_the_board_shows_every_queue_with_its_count(viewer_page):
+    make_part(Status.PENDING)
+    make_part(Status.REVIEWED, type="cnc")
+    make_part(Status.IN_PROGRESS, type="cnc")
+    make_part(Status.REVIEWED, type="hand")
+    make_part(Status.COMPLETED)
+    queues = {q["value"]: q["count"] for q in viewer_page.get("/").context["queues"]}
+    assert queues == {"review": 1, "cnc": 2, "hand": 1, "misc": 0, "completed": 1}
+
+
+def test_the_board_cards_show_what_a_fabricator_needs(viewer_page, fabricator):
+    make_part(
+        Status.ALREADY_STARTED, part_number="P-00042", name="Gearbox plate", material="6061 aluminium",
+        material_thickness="6 mm", amount=4, subsystem="Drivetrain", storage_location="Shelf B3",
+    )
+    page = viewer_page.get("/?queue=cnc").content.decode()
+    for text in ("P-00042", "Gearbox plate", "6061 aluminium", "6 mm", '<dd class="amount">4</dd>', "Drivetrain", "Already started",
+                 "Shelf B3"):
+        assert text in page
+
+
+def test_the_board_lists_half_finished_parts_first(viewer_page):
+    waiting = make_part(Status.REVIEWED)
+    half_done = make_part(Status.ALREADY_STARTED, storage_location="Bin 4")
+    listed = [part.pk for part in viewer_page.get("/?queue=cnc").context["page"]]
+    assert listed == [half_done.pk, waiting.pk]
+
+
+def test_the_board_filters_by_subsystem_material_assignee_and_search(fabricator_page, fabricator, other_fabricator):
+    mine = make_part(Status.IN_PROGRESS, assignee=fabricator, subsystem="Arm", material="Steel", name="Elbow")
+    make_part(Status.IN_PROGRESS, assignee=other_fabricator, subsystem="Drivetrain", material="Aluminium")
+
+    def shown(query):
+        return [part.pk for part in fabricator_page.get(f"/?queue=cnc&{query}").context["page"]]
+
+    assert shown("subsystem=Arm") == [mine.pk]
+    assert shown("material=steel") == [mine.pk]
+    assert shown("assignee=bob") == [mine.pk]
+    assert shown("search=elbow") == [mine.pk]
+    assert len(shown("")) == 2
+
+
+def test_my_work_shows_only_my_parts_and_counts_them_per_queue(fabricator_page, fabricator, other_fabricator):
+    make_part(Status.IN_PROGRESS, assignee=fabricator, type="hand")
+    make_part(Status.IN_PROGRESS, assignee=other_fabricator, type="cnc")
+    response = fabricator_page.get("/?assignee=me")
+    assert response.context["queue"] == "hand"
+    assert {q["value"]: q["count"] for q in response.context["queues"]}["cnc"] == 0
+    assert b"My work" in response.content
+
+
+def test_a_fabricator_claims_from_the_board_with_one_tap(fabricator_page, fabricator):
+    part = make_part(Status.REVIEWED)
+    board = fabricator_page.get("/?queue=cnc").content.decode()
+    assert f"/parts/{part.pk}/move/claim/" in board
+    response = fabricator_page.post(f"/parts/{part.pk}/move/claim/", {"next": "/?queue=cnc"})
+    assert response["Location"] == "/?queue=cnc"
+    part.refresh_from_db()
+    assert part.status == Status.IN_PROGRESS and part.assignee == fabricator
+
+
+def test_a_viewer_gets_no_claim_buttons_on_the_board(viewer_page):
+    make_part(Status.REVIEWED)
+    assert b"/move/claim/" not in viewer_page.get("/?queue=cnc").content
+
+
+# The part page
+
+
+def test_the_part_page_shows_every_field_and_the_timeline(viewer_page, fabricator):
+    part = make_part(Status.ALREADY_STARTED, notes="Deburr all edges", storage_location="Shelf A1",
+                     onshape_url="https://cad.onshape.com/documents/1")
+    part.events.create(action="unclaim", from_status="in_progress", to_status="already_started", actor=fabricator,
+                       note="Stored at Shelf A1")
+    page = viewer_page.get(f"/parts/{part.pk}/").content.decode()
+    for text in (part.part_number, "Bracket", "Deburr all edges", "Shelf A1", "Open in Onshape", "Unclaim",
+                 "Stored at Shelf A1", "bob"):
+        assert text in page
+
+
+def test_the_part_page_offers_exactly_the_moves_the_lifecycle_allows(lead_page, fabricator_page, viewer_page,
+                                                                       fabricator):
+    part = make_part(Status.IN_PROGRESS, assignee=fabricator)
+    moves = {page: [m["action"] for m in page.get(f"/parts/{part.pk}/").context["moves"]]
+             for page in (lead_page, fabricator_page, viewer_page)}
+    assert moves[fabricator_page] == ["unclaim", "complete"]
+    assert moves[lead_page] == ["unclaim", "complete", "send_back", "retire"]
+    assert moves[viewer_page] == []
+    assert b"/move/" not in viewer_page.get(f"/parts/{part.pk}/").content
+
+
+def test_a_fabricator_may_not_touch_someone_elses_part(fabricator_page, other_fabricator):
+    part = make_part(Status.IN_PROGRESS, assignee=other_fabricator)
+    assert fabricator_page.get(f"/parts/{part.pk}/").context["moves"] == []
+
+
+def test_unclaiming_asks_where_the_unfinished_part_is(fabricator_page, fabricator):
+    part = make_part(Status.IN_PROGRESS, assignee=fabricator)
+    response = fabricator_page.post(f"/parts/{part.pk}/move/unclaim/", {"storage_location": "  "})
+    assert response["Location"] == f"/parts/{part.pk}/"
+    assert messages_of(response) == ["Where the unfinished part is stored is required."]
+    response = fabricator_page.post(f"/parts/{part.pk}/move/unclaim/", {"storage_location": "Shelf B3"})
+    part.refresh_from_db()
+    assert part.status == Status.ALREADY_STARTED and part.storage_location == "Shelf B3"
+    assert messages_of(response)[-1] == f"Unclaim: {part.part_number} is now already started."
+
+
+def test_completing_several_units_needs_all_of_them_done(fabricator_page, fabricator):
+    part = make_part(Status.IN_PROGRESS, assignee=fabricator, amount=3)
+    assert b"All 3 are made" in fabricator_page.get(f"/parts/{part.pk}/").content
+    response = fabricator_page.post(f"/parts/{part.pk}/move/complete/", {"storage_location": "Cart 2"})
+    assert "only when all 3 are made" in messages_of(response)[0]
+    part.refresh_from_db()
+    assert part.status == Status.IN_PROGRESS
+    fabricator_page.post(f"/parts/{part.pk}/move/complete/", {"storage_location": "Cart 2", "all_done": "1"})
+    part.refresh_from_db()
+    assert part.status == Status.COMPLETED and part.storage_location == "Cart 2"
+
+
+def test_reverting_asks_for_a_reason(lead_page):
+    part = make_part(Status.COMPLETED)
+    response = lead_page.post(f"/parts/{part.pk}/move/revert/", {"reason": ""})
+    assert messages_of(response) == ["A reason is required."]
+    lead_page.post(f"/parts/{part.pk}/move/revert/", {"reason": "Holes too small"})
+    part.refresh_from_db()
+    assert part.status == Status.IN_PROGRESS
+    assert part.events.last().note == "Holes too small"
+
+
+def test_a_lead_assigns_a_part_to_a_fabricator(lead_page, fabricator):
+    part = make_part(Status.REVIEWED)
+    lead_page.post(f"/parts/{part.pk}/move/assign/", {"assignee": "bob"})
+    part.refresh_from_db()
+    assert part.assignee == fabricator and part.status == Status.IN_PROGRESS
+
+
+def test_an_illegal_move_is_a_message_on_the_page_not_an_error_page(fabricator_page, fabricator):
+    part = make_part(Status.COMPLETED, assignee=fabricator)
+    response = fabricator_page.post(f"/parts/{part.pk}/move/claim/", follow=True)
+    assert response.status_code == 200
+    assert "Cannot claim a part that is completed" in response.content.decode()
+
+
+def test_a_refused_role_is_a_message_on_the_page_not_an_error_page(viewer_page):
+    part = make_part(Status.REVIEWED)
+    response = viewer_page.post(f"/parts/{part.pk}/move/claim/", follow=True)
+    assert response.status_code == 200
+    assert "Only a lead or a fabricator may claim a part." in response.content.decode()
+    assert Part.objects.get(pk=part.pk).status == Status.REVIEWED
+
+
+def test_an_unknown_move_is_a_message(lead_page):
+    part = make_part(Status.REVIEWED)
+    response = lead_page.post(f"/parts/{part.pk}/move/explode/", follow=True)
+    assert "There is no move called &#x27;explode&#x27;." in response.content.decode()
+
+
+def test_moves_need_a_post_with_the_csrf_token(fabricator, fabricator_page):
+    part = make_part(Status.REVIEWED)
+    assert fabricator_page.get(f"/parts/{part.pk}/move/claim/").status_code == 405
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(fabricator)
+    assert strict.post(f"/parts/{part.pk}/move/claim/").status_code == 403
+    assert Part.objects.get(pk=part.pk).status == Status.REVIEWED
+
+
+def test_the_part_page_shows_the_3d_view_of_a_converted_revision(as_fabricator, viewer_page, converting):
+    part = make_part(Status.PENDING)
+    with converting(execute=True):
+        post_file(as_fabricator, part, box_step())
+    response = viewer_page.get(f"/parts/{part.pk}/")
+    revision = part.revisions.get()
+    assert response.context["model_ready"]
+    assert f'data-model-url="/api/revisions/{revision.pk}/model/"'.encode() in response.content
+    assert b"40.0 \xc3\x97 20.0 \xc3\x97 5.0 mm" in response.content
+
+
+def test_the_part_page_says_why_there_is_no_3d_view(as_fabricator, viewer_page, converting):
+    part = make_part(Status.PENDING)
+    with converting(execute=True):
+        post_file(as_fabricator, part, box_step(solid=False))
+    page = viewer_page.get(f"/parts/{part.pk}/").content.decode()
+    assert "No 3D view of R1 yet" in page and "failed" in page
+    assert part.revisions.get().conversion_error in page
+
+
+def test_revisions_are_listed_with_the_approved_and_built_ones_marked(as_fabricator, as_lead, viewer_page,
+                                                                      fabricator):
+    part = make_part(Status.PENDING)
+    post_file(as_fabricator, part, box_step())
+    as_lead.post(f"/api/parts/{part.pk}/approve/")
+    post_file(as_fabricator, part, box_step(x=50))
+    page = viewer_page.get(f"/parts/{part.pk}/").content.decode()
+    assert page.count('class="tag approved"') == 1
+    approved = part.revisions.get(number=1)
+    assert f"/api/revisions/{approved.pk}/download/" in page
+
+
+def test_a_pdf_drawing_opens_in_the_browser(as_fabricator, viewer_page):
+    part = make_part(Status.PENDING)
+    post_file(as_fabricator, part, pdf_bytes(), filename="plate.pdf")
+    drawing = part.revisions.get()
+    assert f"/parts/{part.pk}/drawings/{drawing.pk}/".encode() in viewer_page.get(f"/parts/{part.pk}/").content
+    response = viewer_page.get(f"/parts/{part.pk}/drawings/{drawing.pk}/")
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("inline")
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+
+
+def test_the_part_page_history_has_uploads_and_who_viewed_the_drawing_newest_first(as_fabricator, viewer_page):
+    part = make_part(Status.PENDING)
+    post_file(as_fabricator, part, pdf_bytes(), filename="plate.pdf")
+    drawing = part.revisions.get()
+    viewer_page.get(f"/parts/{part.pk}/drawings/{drawing.pk}/")
+
+    page = viewer_page.get(f"/parts/{part.pk}/").content.decode()
+
+    viewed, uploaded = page.index("Downloaded the file: "), page.index("Uploaded D1 plate.pdf")
+    assert viewed < uploaded
+    assert "by carol" in page and "by bob" in page
+
+
+def test_only_people_who_may_upload_get_the_upload_form(fabricator_page, viewer_page):
+    part = make_part(Status.PENDING)
+    assert b"data-upload" in fabricator_page.get(f"/parts/{part.pk}/").content
+    assert b"data-upload" not in viewer_page.get(f"/parts/{part.pk}/").content
+
+
+def test_the_session_can_start_a_direct_upload_with_the_csrf_token(fabricator):
+    part = make_part(Status.PENDING)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(fabricator)
+    token = browser.get(f"/parts/{part.pk}/").context["csrf_token"]
+    body = {"filename": "bracket.step", "size": 1000}
+    refused = browser.post(f"/api/parts/{part.pk}/uploads/", body, content_type="application/json")
+    assert refused.status_code == 403
+    started = browser.post(f"/api/parts/{part.pk}/uploads/", body, content_type="application/json",
+                           headers={"X-CSRFToken": str(token)})
+    assert started.status_code == 201
+
+
+# Stats
+
+
+def test_stats_count_queues_and_bucket_claim_to_completion_times(viewer_page, fabricator, other_fabricator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    for hours, who, amount in [(0.5, fabricator, 2), (2, fabricator, 1), (30, other_fabricator, 5)]:
+        make_part(Status.COMPLETED, assignee=who, amount=amount, claimed_at=now - timedelta(hours=hours),
+                  completed_at=now)
+    make_part(Status.REVIEWED, type="hand", amount=7)
+    context = viewer_page.get("/stats/").context
+    queues = {q["value"]: (q["count"], q["amount"]) for q in context["queues"]}
+    assert queues["completed"] == (3, 8) and queues["hand"] == (1, 7)
+    assert {b["label"]: b["count"] for b in context["buckets"]} == {
+        "under 1 h": 1, "1–4 h": 1, "4–8 h": 0, "8–24 h": 0, "over 24 h": 1,
+    }
+    assert [(row["assignee__username"], row["parts"], row["units"]) for row in context["leaders"]] == [
+        ("bob", 2, 3), ("dave", 1, 5),
+    ]
+
+
+def test_a_card_shows_the_preview_image_of_its_revision_once_there_is_one(as_fabricator, viewer_page):
+    from files.models import Revision
+
+    part = make_part(Status.REVIEWED)
+    post_file(as_fabricator, part, box_step())
+    revision = part.revisions.get()
+    assert b"<img" not in viewer_page.get("/?queue=cnc").content
+    Revision.objects.filter(pk=revision.pk).update(preview_key=f"previews/{revision.pk}/abc123.png")
+    assert f'<img src="/api/revisions/{revision.pk}/preview/?v=abc123"'.encode() in viewer_page.get("/?queue=cnc").content

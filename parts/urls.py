@@ -1,0 +1,11 @@
+from django.urls import path
+
+from parts import views
+
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("stats/", views.stats, name="stats"),
+    path("parts/<int:pk>/", views.part_detail, name="part-detail"),
+    path("parts/<int:pk>/move/<str:action>/", views.part_move, name="part-move"),
+    path("parts/<int:pk>/drawings/<int:revision_pk>/", views.drawing_view, name="drawing-view"),
+]

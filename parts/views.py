@@ -1,0 +1,182 @@
+"""The shop-floor pages: the board, a part, and the stats. They call the same services as the API."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from audit.models import Access
+from audit.selectors import part_history
+from audit.services import file_access_record
+from files.models import ConversionStatus, Kind
+from files.permissions import check_may_upload
+from files.responses import stored_file_response
+from partsite.errors import NotPermitted
+from partsite.pages import role_required, run_or_tell
+from parts import selectors, services
+from parts.filters import PartFilter
+from parts.lifecycle import BADGE_COLOURS, MOVES, Action, Category, Status
+from parts.models import category_q
+from parts.permissions import allowed_actions
+
+User = get_user_model()
+
+BOARD_QUEUES = (Category.REVIEW, Category.CNC, Category.HAND, Category.MISC, Category.COMPLETED)
+# A queue to open when none is asked for: the first of these with parts in it.
+DEFAULT_QUEUE_ORDER = (Category.CNC, Category.HAND, Category.MISC, Category.REVIEW, Category.COMPLETED)
+BOARD_PAGE_SIZE = 48
+
+# Each move's service, and the form fields it takes. Which moves show is decided by
+# parts.permissions.allowed_actions, from the lifecycle table.
+MOVE_FORMS = {
+    Action.APPROVE: (services.part_approve, ("note",)),
+    Action.ASSIGN: (services.part_assign, ("assignee",)),
+    Action.CLAIM: (services.part_claim, ()),
+    Action.UNCLAIM: (services.part_unclaim, ("storage_location",)),
+    Action.COMPLETE: (services.part_complete, ("storage_location",)),
+    Action.REVERT: (services.part_revert, ("reason",)),
+    Action.MARK_INCORRECT: (services.part_mark_incorrect, ("reason",)),
+    Action.SEND_BACK: (services.part_send_back, ("reason",)),
+    Action.RETIRE: (services.part_retire, ("reason",)),
+    Action.RESTORE: (services.part_restore, ("note",)),
+}
+# How a move's button looks: the everyday moves stand out, the drastic ones warn.
+PRIMARY_MOVES = {Action.CLAIM, Action.COMPLETE, Action.APPROVE}
+DANGER_MOVES = {Action.RETIRE, Action.MARK_INCORRECT, Action.SEND_BACK, Action.REVERT}
+
+
+def _badge(status):
+    return {"label": Status(status).label, "colour": BADGE_COLOURS[status]}
+
+
+@role_required
+def board(request):
+    filters = request.GET.copy()
+    filters.pop("category", None)
+    queue = request.GET.get("queue", "")
+    filtered = PartFilter(filters, queryset=selectors.part_queryset(), request=request).qs
+    stats = selectors.part_stats(filtered)["categories"]
+    if queue not in BOARD_QUEUES:
+        queue = next((q for q in DEFAULT_QUEUE_ORDER if stats[q]["count"]), Category.CNC)
+    parts = selectors.board_order(filtered.filter(category_q(queue)))
+    page = Paginator(parts, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    for part in page:
+        part.badge = _badge(part.status)
+        part.can_claim = Action.CLAIM in allowed_actions(request.user, part)
+    choices = selectors.board_filter_choices()
+    kept = request.GET.copy()
+    for name in ("queue", "page"):
+        kept.pop(name, None)
+    return render(request, "parts/board.html", {
+        "queues": [{"value": q.value, "label": q.label, **stats[q]} for q in BOARD_QUEUES],
+        "queue": queue,
+        "page": page,
+        "filters": {name: request.GET.get(name, "") for name in ("subsystem", "material", "assignee", "search")},
+        "kept_query": kept.urlencode(),
+        "my_work": request.GET.get("assignee") == "me",
+        **choices,
+    })
+
+
+def _move_buttons(user, part):
+    buttons = []
+    for action in allowed_actions(user, part):
+        action = Action(action)
+        _, fields = MOVE_FORMS[action]
+        buttons.append({
+            "action": action.value,
+            "label": action.label,
+            "fields": fields,
+            "style": "primary" if action in PRIMARY_MOVES else "danger" if action in DANGER_MOVES else "",
+            "target": _badge(MOVES[action].target),
+        })
+    return buttons
+
+
+@role_required
+def part_detail(request, pk):
+    part = get_object_or_404(selectors.part_queryset(), pk=pk)
+    revisions = list(part.revisions.select_related("uploaded_by").order_by("kind", "-number"))
+    shown = part.approved_revision or part.latest_revision
+    try:
+        check_may_upload(request.user)
+        may_upload = part.status != Status.RETIRED
+    except NotPermitted:
+        may_upload = False
+    return render(request, "parts/detail.html", {
+        "part": part,
+        "badge": _badge(part.status),
+        "queue_label": Category(part.category).label,
+        "revisions": [r for r in revisions if r.kind == Kind.STEP],
+        "drawings": [r for r in revisions if r.kind == Kind.DRAWING],
+        "shown": shown,
+        "model_ready": shown is not None and shown.conversion_status == ConversionStatus.READY,
+        "moves": _move_buttons(request.user, part),
+        "assignable": selectors.board_filter_choices()["people"],
+        "timeline": part_history(part)[::-1],
+        "may_upload": may_upload,
+    })
+
+
+@require_POST
+@role_required
+def part_move(request, pk, action):
+    part = get_object_or_404(selectors.part_queryset(), pk=pk)
+    if action not in MOVE_FORMS:
+        messages.error(request, f"There is no move called {action!r}.")
+        return _back(request, part)
+    service, fields = MOVE_FORMS[Action(action)]
+    arguments = {field: request.POST.get(field, "") for field in fields}
+    if "assignee" in arguments:
+        assignee = User.objects.filter(username=arguments["assignee"]).first()
+        if assignee is None:
+            messages.error(request, "Choose who to assign the part to.")
+            return _back(request, part)
+        arguments["assignee"] = assignee
+    if action == Action.COMPLETE and part.amount > 1 and not request.POST.get("all_done"):
+        messages.error(
+            request,
+            f"Complete {part.part_number} only when all {part.amount} are made; "
+            "otherwise unclaim it and say where the finished ones are.",
+        )
+        return _back(request, part)
+    run_or_tell(
+        request,
+        lambda: service(part=part, actor=request.user, **arguments),
+        lambda moved: f"{Action(action).label}: {moved.part_number} is now {Status(moved.status).label.lower()}.",
+    )
+    return _back(request, part)
+
+
+def _back(request, part):
+    """Back to where the button was (the board's claim button), else to the part."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("part-detail", pk=part.pk)
+
+
+@role_required
+def drawing_view(request, pk, revision_pk):
+    """A PDF drawing shown in the browser rather than downloaded."""
+    part = get_object_or_404(selectors.part_queryset(), pk=pk)
+    drawing = get_object_or_404(part.revisions, pk=revision_pk, kind=Kind.DRAWING)
+    file_access_record(request=request, revision=drawing, access=Access.DOWNLOAD)
+    return stored_file_response(
+        request, key=drawing.storage_key, size=drawing.size, sha256=drawing.sha256,
+        filename=drawing.filename, content_type=drawing.content_type, as_attachment=False,
+    )
+
+
+@role_required
+def stats(request):
+    summary = selectors.part_stats()
+    return render(request, "parts/stats.html", {
+        "queues": [{"value": q.value, "label": q.label, **summary["categories"][q]} for q in Category],
+        "statuses": [{**_badge(s), **summary["statuses"][s]} for s in Status],
+        "total": summary["total"],
+        "buckets": selectors.completion_time_buckets(),
+        "leaders": selectors.completion_leaderboard(),
+    })

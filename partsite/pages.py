@@ -1,0 +1,43 @@
+"""What every HTML page shares: who may see it, and how a refused action reaches the user."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+
+from partsite.errors import DomainError
+from partsite.roles import role_of
+
+
+def role_required(view):
+    """Pages need a role: anonymous people log in first; people without a role are told so (403)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if role_of(request.user) is None:
+            return render(request, "no_role.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def run_or_tell(request, call, success):
+    """Run a service call; a refusal (409, 403, 400) becomes a message on the page, never an error page.
+
+    Returns what the call returned, or None when it was refused.
+    """
+    try:
+        result = call()
+    except DomainError as refused:
+        messages.error(request, refused.message)
+        return None
+    messages.success(request, success(result) if callable(success) else success)
+    return result
+
+
+def page_context(request):
+    """The user's role for every template (the header shows it and hides what it may not use)."""
+    return {"role": role_of(request.user) if hasattr(request, "user") else None}
