@@ -32,7 +32,7 @@ DEFAULT_TIMEOUT_S = 30
 DEFAULT_MEMORY_MB = 1024
 MIB = 1024 * 1024
 OUT_OF_MEMORY_SHARE = 0.9
-EXIT_OK, EXIT_NOTHING_TO_DRAW, EXIT_UNREADABLE, EXIT_OUT_OF_MEMORY = 0, 3, 5, 4
+EXIT_OK, EXIT_NOTHING_TO_DRAW, EXIT_OUT_OF_MEMORY, EXIT_UNREADABLE = 0, 3, 4, 5
 
 WIDTH_PX, HEIGHT_PX = 480, 360
 MARGIN_SHARE = 0.06  # of each side, around the model
@@ -41,7 +41,7 @@ MARGIN_SHARE = 0.06  # of each side, around the model
 SUPERSAMPLE = 2
 BACKGROUND = (0.965, 0.965, 0.955)
 PART_COLOUR = (0.33, 0.56, 0.78)
-VIEW_FROM = (1.0, -1.0, 1.0)  # isometric: front, right and top all show
+VIEW_FROM = (1.0, -1.0, 1.0)  # isometric: the top, front (-y) and right (+x) sides show
 LIGHT_FROM = (0.25, -0.5, 0.85)  # top brightest, then front, then right
 AMBIENT = 0.35
 # Above this many triangles the mesh is clustered to about a pixel; never more are painted.
