@@ -82,7 +82,7 @@ class RevisionAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
                                     "organization", "file_timestamp", "product_names"]}),
         ("3D model", {"fields": ["conversion", "conversion_error", "conversion_attempts", "conversion_queued_at",
                                  "conversion_started_at", "conversion_finished_at", "conversion_seconds",
-                                 "conversion_peak_memory_mb", "triangles", "bbox_mm"]}),
+                                 "conversion_peak_memory_mb", "triangles", "bbox_mm", "preview", "preview_error"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -106,6 +106,13 @@ class RevisionAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     @admin.display(description="File")
     def download(self, revision):
         return download_link(revision)
+
+    @admin.display(description="Preview")
+    def preview(self, revision):
+        if not revision.has_preview:
+            return "-"
+        return format_html('<img src="{}" width="240" height="180" alt="Preview of {}">', revision.preview_url,
+                           revision.label)
 
     def delete_model(self, request, revision):
         services.revision_delete(revision=revision, actor=request.user)

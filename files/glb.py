@@ -3,6 +3,8 @@
 Only the JSON chunk is read. glTF requires min/max on every POSITION accessor, so the
 box comes from those bounds carried through the node transforms, and the binary
 vertex data is never touched. glTF lengths are metres; Partsite speaks millimetres.
+
+`glb_triangles` reads the triangles themselves, for the preview (files.preview).
 """
 
 import json
@@ -11,6 +13,10 @@ import struct
 
 GLB_MAGIC = b"glTF"
 JSON_CHUNK_TYPE = 0x4E4F534A
+BIN_CHUNK_TYPE = 0x004E4942
+# glTF component types as numpy types (little-endian), and how many components each type has.
+COMPONENT_DTYPES = {5120: "<i1", 5121: "<u1", 5122: "<i2", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
+COMPONENT_COUNTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 MM_PER_METRE = 1000.0
 
 TRIANGLES, TRIANGLE_STRIP, TRIANGLE_FAN = 4, 5, 6
@@ -70,6 +76,92 @@ def read_glb_json(path) -> dict:
     if not isinstance(document, dict):
         raise InvalidGlb("glTF JSON is not an object")
     return document
+
+
+def glb_triangles(path):
+    """(vertices, faces) of every triangle the default scene draws, in world coordinates.
+
+    numpy arrays: vertices float64 of shape (n, 3), faces int64 of shape (m, 3) indexing them.
+    Points and lines are left out. The whole file is read into memory.
+    """
+    import numpy as np
+
+    with open(path, "rb") as glb:
+        data = glb.read()
+    document = read_glb_json(path)
+    binary = _binary_chunk(data)
+    vertices, faces, offset = [], [], 0
+    try:
+        for mesh_index, world in _mesh_instances(document):
+            matrix = np.array(world, dtype=np.float64)
+            for primitive in document["meshes"][mesh_index].get("primitives", []):
+                positions = _accessor_array(document, binary, primitive["attributes"]["POSITION"])
+                if "indices" in primitive:
+                    indices = _accessor_array(document, binary, primitive["indices"]).ravel().astype(np.int64)
+                else:
+                    indices = np.arange(len(positions), dtype=np.int64)
+                triangles = _triangles_of(primitive.get("mode", TRIANGLES), indices)
+                if not len(triangles):
+                    continue
+                if triangles.max() >= len(positions):
+                    raise InvalidGlb("a triangle refers to a vertex that is not there")
+                vertices.append(positions.astype(np.float64) @ matrix[:3, :3].T + matrix[:3, 3])
+                faces.append(triangles + offset)
+                offset += len(positions)
+    except InvalidGlb:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise InvalidGlb(f"malformed glTF: {error!r}") from error
+    if not faces:
+        return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
+    return np.concatenate(vertices), np.concatenate(faces)
+
+
+def _binary_chunk(data: bytes) -> memoryview:
+    json_length = struct.unpack_from("<I", data, 12)[0]
+    position = 20 + json_length
+    if len(data) < position + 8:
+        return memoryview(b"")
+    length, chunk_type = struct.unpack_from("<II", data, position)
+    if chunk_type != BIN_CHUNK_TYPE:
+        raise InvalidGlb("the second GLB chunk is not binary")
+    return memoryview(data)[position + 8 : position + 8 + length]
+
+
+def _accessor_array(document, binary, index):
+    """An accessor's values as a (count, components) numpy array viewing the binary chunk."""
+    import numpy as np
+
+    accessor = document["accessors"][index]
+    if "sparse" in accessor:
+        raise InvalidGlb("sparse accessors are not supported")
+    dtype = np.dtype(COMPONENT_DTYPES[accessor["componentType"]])
+    count, width = int(accessor["count"]), COMPONENT_COUNTS[accessor["type"]]
+    if "bufferView" not in accessor:  # all zeros, by the specification
+        return np.zeros((count, width), dtype)
+    view = document["bufferViews"][accessor["bufferView"]]
+    if view.get("buffer", 0) != 0:
+        raise InvalidGlb("the model refers to a buffer outside the file")
+    start = int(view.get("byteOffset", 0)) + int(accessor.get("byteOffset", 0))
+    item = dtype.itemsize * width
+    stride = int(view.get("byteStride") or item)
+    if count and start + stride * (count - 1) + item > len(binary):
+        raise InvalidGlb("an accessor reaches past the end of the binary chunk")
+    return np.ndarray((count, width), dtype, buffer=binary, offset=start, strides=(stride, dtype.itemsize))
+
+
+def _triangles_of(mode, indices):
+    """Triangles, as rows of three vertex indices, from a primitive's indices and mode."""
+    import numpy as np
+
+    if mode == TRIANGLES:
+        return indices[: len(indices) // 3 * 3].reshape(-1, 3)
+    steps = np.arange(max(len(indices) - 2, 0))
+    if mode == TRIANGLE_STRIP:
+        return np.stack([indices[steps], indices[steps + 1], indices[steps + 2]], axis=1)
+    if mode == TRIANGLE_FAN:
+        return np.stack([np.full(len(steps), indices[0]), indices[steps + 1], indices[steps + 2]], axis=1)
+    return np.zeros((0, 3), dtype=np.int64)
 
 
 def _mesh_instances(document):

@@ -96,3 +96,41 @@ def pdf_bytes(size=2000):
     """A file that passes as a PDF drawing: %PDF- and then `size` bytes in all."""
     body = b"%PDF-1.7\n" + b"%" + bytes(range(128, 256)) + b"\n"
     return (body * (size // len(body) + 1))[:size]
+
+
+def mesh_glb(vertices, indices, mode=4, nodes=None):
+    """A GLB holding one mesh primitive (mode 4: triangles) drawn by each of `nodes` (default: one, in place).
+
+    `vertices` are (x, y, z) rows, `indices` a flat sequence of vertex numbers; each node is a
+    glTF node dictionary without its "mesh", e.g. {"translation": [1, 0, 0]}.
+    """
+    import json
+    import struct
+
+    import numpy as np
+
+    vertices = np.asarray(vertices, dtype="<f4").reshape(-1, 3)
+    positions, index_bytes = vertices.tobytes(), np.asarray(indices, dtype="<u4").tobytes()
+    binary = positions + index_bytes
+    document = {
+        "asset": {"version": "2.0"},
+        "scene": 0,
+        "scenes": [{"nodes": list(range(len(nodes or [{}])))}],
+        "nodes": [{**node, "mesh": 0} for node in nodes or [{}]],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1, "mode": mode}]}],
+        "buffers": [{"byteLength": len(binary)}],
+        "bufferViews": [
+            {"buffer": 0, "byteOffset": 0, "byteLength": len(positions)},
+            {"buffer": 0, "byteOffset": len(positions), "byteLength": len(index_bytes)},
+        ],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5126, "count": len(vertices), "type": "VEC3",
+             "min": vertices.min(axis=0).tolist(), "max": vertices.max(axis=0).tolist()},
+            {"bufferView": 1, "componentType": 5125, "count": len(index_bytes) // 4, "type": "SCALAR"},
+        ],
+    }
+    text = json.dumps(document).encode()
+    text += b" " * (-len(text) % 4)
+    binary += b"\0" * (-len(binary) % 4)
+    chunks = struct.pack("<II", len(text), 0x4E4F534A) + text + struct.pack("<II", len(binary), 0x004E4942) + binary
+    return b"glTF" + struct.pack("<II", 2, 12 + len(chunks)) + chunks

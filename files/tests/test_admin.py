@@ -31,6 +31,16 @@ def test_a_lead_sees_revisions_with_their_conversion_status(admin_client_for_lea
     assert f"/api/revisions/{revision.pk}/download/" in page
 
 
+def test_a_converted_revision_shows_its_preview_in_the_admin(admin_client_for_lead, revision):
+    from files.conversion import revision_convert
+
+    converted = revision_convert(revision.pk)
+
+    page = admin_client_for_lead.get(f"/admin/files/revision/{revision.pk}/change/").content.decode()
+    assert f'<img src="{converted.preview_url.replace("&", "&amp;")}"' in page
+    assert admin_client_for_lead.get(converted.preview_url)["Content-Type"] == "image/png"
+
+
 def test_revisions_cannot_be_added_or_edited_in_the_admin(admin_client_for_lead, revision):
     assert admin_client_for_lead.get("/admin/files/revision/add/").status_code == 403
     admin_client_for_lead.post(f"/admin/files/revision/{revision.pk}/change/", {"filename": "renamed.step"})
