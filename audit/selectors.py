@@ -284,8 +284,11 @@ def _verbose_name(name):
 
 
 def _accesses(part):
-    for access in FileAccess.objects.filter(part=part).select_related("user"):
-        summary = f"{Access(access.access).label}: {access.what}"
+    for access in FileAccess.objects.filter(part=part).select_related("user", "revision"):
+        revision = access.revision  # `what` names a deleted revision too, with its SHA-256
+        summary = f"{Access(access.access).label}: " + (
+            f"{revision.label} {revision.filename}" if revision is not None else access.what
+        )
         details = {"revision": access.revision_id, "what": access.what}
         yield _order(access.at, "access", access.pk), HistoryEntry(
             access.at, "access", access.access, _username(access.user), summary, details

@@ -115,9 +115,23 @@ def part_detail(request, pk):
         "model_ready": shown is not None and shown.conversion_status == ConversionStatus.READY,
         "moves": _move_buttons(request.user, part),
         "assignable": selectors.board_filter_choices()["people"],
-        "timeline": part_history(part)[::-1],
+        "timeline": _with_repeats_folded(part_history(part)[::-1]),
         "may_upload": may_upload,
     })
+
+
+def _with_repeats_folded(history):
+    """(entry, times) pairs: someone opening the same 3D view five times in a row is one line."""
+    folded = []
+    for entry in history:
+        previous = folded[-1][0] if folded else None
+        if previous and entry.kind == previous.kind == "access" and (entry.actor, entry.summary) == (
+            previous.actor, previous.summary
+        ):
+            folded[-1][1] += 1
+        else:
+            folded.append([entry, 1])
+    return folded
 
 
 @require_POST
