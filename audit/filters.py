@@ -8,6 +8,10 @@ class IdFilter(filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+# The page's time pickers send "2026-11-22T14:13", which ISO 8601 parsing takes as is.
+_MOMENT = forms.DateTimeInput(attrs={"type": "datetime-local"})
+
+
 class AuditFilter(filters.FilterSet):
     """The audit feed's filters, for the API, its CSV export and the leads' audit page alike.
 
@@ -16,17 +20,17 @@ class AuditFilter(filters.FilterSet):
     every table it concerns.
     """
 
-    actor = filters.CharFilter(help_text="Username of who acted (any case).")
+    actor = filters.CharFilter(label="Who", help_text="Username of who acted (any case).")
     action = filters.MultipleChoiceFilter(
-        choices=ACTIONS, help_text="One or more actions; repeat the parameter for several.",
+        label="Actions", choices=ACTIONS, widget=forms.SelectMultiple(attrs={"size": 4}), help_text="One or more actions; repeat the parameter for several.",
     )
     object_type = filters.ChoiceFilter(
-        choices=OBJECT_TYPE_CHOICES,
+        label="About", choices=OBJECT_TYPE_CHOICES, empty_label="anything",
         help_text="What the entry is about. File accesses are about a revision, sign-ins about a user.",
     )
-    object_id = IdFilter(min_value=1, help_text="The id of what the entry is about.")
-    since = filters.IsoDateTimeFilter(help_text="From this time on (ISO 8601), inclusive.")
-    until = filters.IsoDateTimeFilter(help_text="Up to this time (ISO 8601), inclusive.")
+    object_id = IdFilter(label="Id", min_value=1, help_text="The id of what the entry is about.")
+    since = filters.IsoDateTimeFilter(label="Since", widget=_MOMENT, help_text="From this time on (ISO 8601), inclusive.")
+    until = filters.IsoDateTimeFilter(label="Until", widget=_MOMENT, help_text="Up to this time (ISO 8601), inclusive.")
 
     def filter_queryset(self, queryset):
         values = self.form.cleaned_data

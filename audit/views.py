@@ -1,7 +1,6 @@
 """The leads' audit page: the API's audit feed, with the same filters, as a page."""
 
 from auditlog.models import LogEntry
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
@@ -9,12 +8,13 @@ from django.urls import reverse
 
 from audit.filters import AuditFilter
 from audit.selectors import CHANGE, audit_feed, with_changes
+from partsite.pages import role_required
 from partsite.roles import is_lead
 
 PAGE_SIZE = 50
 
 
-@login_required
+@role_required
 def audit_page(request):
     if not is_lead(request.user):
         raise PermissionDenied("Only leads may read the audit trail.")

@@ -106,7 +106,7 @@ class Revision(models.Model):
         indexes = [models.Index(fields=["part", "kind", "-number"])]
 
     def __str__(self):
-        return f"{self.part_id} {self.kind} r{self.number} {self.filename}"
+        return f"{self.label} {self.filename} (part {self.part_id})"
 
     @property
     def label(self) -> str:

@@ -22,6 +22,8 @@ def page_as(db):
 def test_only_leads_may_open_the_audit_page(page_as, lead, fabricator, viewer, roleless):
     assert page_as(lead).status_code == 200
     assert [page_as(user).status_code for user in (fabricator, viewer, roleless)] == [403, 403, 403]
+    refused = page_as(fabricator).content.decode()
+    assert "Only leads may read the audit trail." in refused and 'href="/"' in refused
 
 
 def test_without_signing_in_the_page_sends_you_to_sign_in(page_as):

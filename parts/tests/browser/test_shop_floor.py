@@ -205,3 +205,23 @@ def test_the_stats_page_shows_queues_times_and_the_leaderboard(page, log_in, liv
     assert page.locator('[data-stat="cnc"] .tile-count').inner_text() == "4"
     assert page.locator('[data-leader="bob"]').count() == 1
     page.screenshot(path=screenshots / "stats.png", full_page=True)
+
+
+def test_a_lead_filters_the_audit_page_and_a_fabricator_is_told_it_is_for_leads(
+    page, log_in, live_server, screenshots, lead, fabricator, other_fabricator
+):
+    shop_with_parts(fabricator, other_fabricator)  # bob uploads STEP files
+    client_for(lead).post("/api/parts/", {"name": "Lead's own part"})
+    log_in(page, fabricator)
+    page.goto(f"{live_server.url}/audit/")
+    assert "Only leads may read the audit trail." in page.locator("main").inner_text()
+    page.get_by_role("button", name="Log out").click()
+
+    log_in(page, lead)
+    page.get_by_role("link", name="Audit").click()
+    page.get_by_label("Who").fill("bob")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator(".audit tbody tr")
+    assert rows.count() > 0
+    assert set(rows.locator("td:nth-child(2)").all_inner_texts()) == {"bob"}
+    page.screenshot(path=screenshots / "audit.png", full_page=True)
