@@ -160,6 +160,20 @@ def run_child(module: str, input_path: str, output_path: str, timeout_s: float, 
     )
 
 
+def child_arguments(argv, *, prog, description, input_name, output_name, default_memory_mb):
+    """The child side of run_child: parse its command line and put the limits on this process."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(input_name)
+    parser.add_argument(output_name)
+    parser.add_argument("--memory-mb", type=int, default=default_memory_mb)
+    parser.add_argument("--cpu-seconds", type=int, default=resource.RLIM_INFINITY)
+    args = parser.parse_args(argv)
+    address_space = args.memory_mb * MIB
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    resource.setrlimit(resource.RLIMIT_CPU, (args.cpu_seconds, args.cpu_seconds))
+    return args
+
+
 def _wait_or_kill(child: subprocess.Popen, deadline: float):
     """Reap the child (os.wait4, for its own rusage), killing it at the deadline.
 
@@ -268,18 +282,11 @@ def _mm_per_length_unit(step: bytes) -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m files.converter",
+    args = child_arguments(
+        argv, prog="python -m files.converter",
         description="Convert one STEP file to GLB; the child side of convert_step_to_glb.",
+        input_name="step_path", output_name="glb_path", default_memory_mb=DEFAULT_MEMORY_MB,
     )
-    parser.add_argument("step_path")
-    parser.add_argument("glb_path")
-    parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB)
-    parser.add_argument("--cpu-seconds", type=int, default=resource.RLIM_INFINITY)
-    args = parser.parse_args(argv)
-    address_space = args.memory_mb * MIB
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    resource.setrlimit(resource.RLIMIT_CPU, (args.cpu_seconds, args.cpu_seconds))
     try:
         with open(args.step_path, "rb") as step_file:
             step = step_file.read().removeprefix(UTF8_BOM)

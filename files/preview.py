@@ -15,22 +15,19 @@ exhaust the worker only costs its preview.
 The child side: `python -m files.preview IN.glb OUT.png [--memory-mb N] [--cpu-seconds N]`.
 """
 
-import argparse
 import contextlib
 import os
 import re
-import resource
 import signal
 import sys
 import tempfile
 from dataclasses import dataclass
 
-from files.converter import ChildOutcome, run_child
+from files.converter import ChildOutcome, child_arguments, run_child
 from files.glb import InvalidGlb, glb_triangles
 
 DEFAULT_TIMEOUT_S = 30
 DEFAULT_MEMORY_MB = 1024
-MIB = 1024 * 1024
 OUT_OF_MEMORY_SHARE = 0.9
 EXIT_OK, EXIT_NOTHING_TO_DRAW, EXIT_OUT_OF_MEMORY, EXIT_UNREADABLE = 0, 3, 4, 5
 
@@ -191,17 +188,11 @@ def draw(glb_path, png_path) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m files.preview", description="Draw a PNG preview of one GLB; the child side of render_preview."
+    args = child_arguments(
+        argv, prog="python -m files.preview",
+        description="Draw a PNG preview of one GLB; the child side of render_preview.",
+        input_name="glb_path", output_name="png_path", default_memory_mb=DEFAULT_MEMORY_MB,
     )
-    parser.add_argument("glb_path")
-    parser.add_argument("png_path")
-    parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB)
-    parser.add_argument("--cpu-seconds", type=int, default=resource.RLIM_INFINITY)
-    args = parser.parse_args(argv)
-    address_space = args.memory_mb * MIB
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    resource.setrlimit(resource.RLIMIT_CPU, (args.cpu_seconds, args.cpu_seconds))
     try:
         painted = draw(args.glb_path, args.png_path)
     except MemoryError:
