@@ -1,5 +1,11 @@
-from django.db.models import Count, F, Prefetch, Sum, Window
-from django.db.models.functions import RowNumber
+from functools import reduce
+from operator import or_
+
+from django.contrib.auth import get_user_model
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connections
+from django.db.models import Count, F, Prefetch, Q, Sum, Value, Window
+from django.db.models.functions import Replace, RowNumber
 
 from files.models import Kind, Revision
 
@@ -14,6 +20,50 @@ def part_queryset():
     return Part.objects.select_related(
         "assignee", "reviewer", "created_by", "approved_revision", "built_revision"
     ).prefetch_related(Prefetch("revisions", queryset=latest_steps, to_attr="latest_step_revisions"))
+
+
+# Searched on SQLite by substring; on PostgreSQL the same fields but the assignee, by words.
+SEARCH_FIELDS = ("name", "part_number", "notes", "subsystem", "material", "assignee__username")
+
+
+def part_search_vector():
+    """The words of a part, as PostgreSQL indexes them (GIN index part_search_vector, migration 0003).
+
+    Changing this expression needs a migration that rebuilds the index with the same one.
+    PostgreSQL's parser splits "P-0012" into "p" and "-0012", so the part number is also
+    indexed with spaces for hyphens, to be found by "0012" as well.
+    """
+    return SearchVector(
+        "part_number", Replace("part_number", Value("-"), Value(" ")), "name", "material", "subsystem", "notes",
+        config="simple",
+    )
+
+
+def _prefix_query(word):
+    """A full-text query for words starting with `word`, which is taken literally."""
+    quoted = word.replace("\\", "\\\\").replace("'", "''")
+    return SearchQuery(f"'{quoted}':*", search_type="raw", config="simple")
+
+
+def parts_matching(parts, text):
+    """The parts in which every word of `text` appears: as a word's beginning on PostgreSQL
+    (name, part number, notes, subsystem, material; any part of the assignee's username),
+    anywhere in one of SEARCH_FIELDS elsewhere."""
+    words = text.split()
+    if not words:
+        return parts
+    if connections[parts.db].vendor != "postgresql":
+        for word in words:
+            parts = parts.filter(reduce(or_, (Q(**{f"{field}__icontains": word}) for field in SEARCH_FIELDS)))
+        return parts
+    # Users are few: look up the matching ones once, so each word's condition stays indexable.
+    users = get_user_model().objects.filter(reduce(or_, (Q(username__icontains=word) for word in words)))
+    usernames = dict(users.values_list("username", "pk"))
+    parts = parts.alias(search_vector=part_search_vector())
+    for word in words:
+        assignees = [pk for username, pk in usernames.items() if word.casefold() in username.casefold()]
+        parts = parts.filter(Q(search_vector=_prefix_query(word)) | Q(assignee__in=assignees))
+    return parts
 
 
 def part_stats(parts=None):
