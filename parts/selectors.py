@@ -13,13 +13,30 @@ from parts.lifecycle import Category, Status, category_of
 from parts.models import Part
 
 
+# What a part's JSON shows of its people and its revisions: a page reads only these columns.
+_USER_FIELDS = ("username",)
+_BRIEF_REVISION_FIELDS = ("part", "kind", "number", "filename", "size", "sha256", "uploaded_at", "conversion_status")
+_RELATED_FIELDS = {
+    "assignee": _USER_FIELDS, "reviewer": _USER_FIELDS, "created_by": _USER_FIELDS,
+    "approved_revision": _BRIEF_REVISION_FIELDS, "built_revision": _BRIEF_REVISION_FIELDS,
+}
+
+
 def part_queryset():
     """Parts with everything their JSON shows, in a fixed number of queries however many there are."""
     newest_first = Window(RowNumber(), partition_by=F("part_id"), order_by=F("number").desc())
-    latest_steps = Revision.objects.filter(kind=Kind.STEP).annotate(newness=newest_first).filter(newness=1)
-    return Part.objects.select_related(
-        "assignee", "reviewer", "created_by", "approved_revision", "built_revision"
-    ).prefetch_related(Prefetch("revisions", queryset=latest_steps, to_attr="latest_step_revisions"))
+    latest_steps = (
+        Revision.objects.filter(kind=Kind.STEP).only(*_BRIEF_REVISION_FIELDS)
+        .annotate(newness=newest_first).filter(newness=1)
+    )
+    return (
+        Part.objects.select_related(*_RELATED_FIELDS)
+        .only(
+            *(field.name for field in Part._meta.concrete_fields),
+            *(f"{relation}__{field}" for relation, fields in _RELATED_FIELDS.items() for field in fields),
+        )
+        .prefetch_related(Prefetch("revisions", queryset=latest_steps, to_attr="latest_step_revisions"))
+    )
 
 
 # Searched on SQLite by substring; on PostgreSQL the same fields but the assignee, by words.
