@@ -19,10 +19,14 @@ PYTEST_ARGS ?= -n auto
 test: $(VENV)/.dev-installed
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Upload and download speed and the web worker's memory for big files; prints a table.
+# Each figure beside its reference: uploads, downloads, SHA-256, list and search on PostgreSQL
+# (BENCH_DATABASE_URL), conversion. Prints a table and writes bench/RESULTS.md. BENCH_QUICK=1: smaller.
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/hashing.py
+	$(BIN)/python bench/listing.py
 	$(BIN)/python bench/conversion.py
+	$(BIN)/python bench/results.py
 
 install: $(VENV)/.base-installed
 install-dev: $(VENV)/.dev-installed

@@ -529,18 +529,7 @@ def main():
         "Timed downloads are read and thrown away (an untimed one checks the SHA-256), as the direct read is."
     )
     print(notes + f"\nTotal run: {time.perf_counter() - started:.0f} s.")
-    explain(findings)
     Section("transfers", "Uploads and downloads", findings, f"{report}\n\n" + notes.replace("\n", "\n\n")).save()
-
-
-# Why a missed target was missed, and what would close it (see bench/RESULTS.md).
-WHY = {}
-
-
-def explain(findings):
-    for finding in findings:
-        if finding.met is False:
-            finding.why = next((why for key, why in WHY.items() if finding.measure.startswith(key)), "")
 
 
 if __name__ == "__main__":
