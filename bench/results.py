@@ -43,8 +43,10 @@ class Section:
     details: str = ""  # markdown: the full tables
     skipped: str = ""  # why the section did not run
     versions: dict = field(default_factory=dict)  # of what it ran on, e.g. {"PostgreSQL": "15.2"}
+    load_average: float = 0.0  # the machine's, over the last minute, when the section ended
 
     def save(self):
+        self.load_average = os.getloadavg()[0]
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"{self.name}.json").write_text(json.dumps(asdict(self), indent=1))
 
@@ -123,6 +125,8 @@ def machine(sections):
         ("OS", f"{platform.system()} {platform.release()}"),
         ("Software", ", ".join(f"{name} {version}" for name, version in versions.items())),
         ("Date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+        ("Load average (1 min) as each section ended",
+         ", ".join(f"{section.name} {section.load_average:.1f}" for section in sections)),
     ]
 
 

@@ -2,10 +2,10 @@ from functools import reduce
 from operator import or_
 
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connections
-from django.db.models import Count, F, Prefetch, Q, Sum, Value, Window
-from django.db.models.functions import Replace, RowNumber
+from django.db.models import Count, Expression, F, Prefetch, Q, Sum, Window
+from django.db.models.functions import RowNumber
 
 from files.models import Kind, Revision
 
@@ -39,21 +39,19 @@ def part_queryset():
     )
 
 
-# Searched on SQLite by substring; on PostgreSQL the same fields but the assignee, by words.
+# Searched by substring on SQLite; on PostgreSQL by words (StoredSearchVector), and the assignee by substring.
 SEARCH_FIELDS = ("name", "part_number", "notes", "subsystem", "material", "assignee__username")
 
 
-def part_search_vector():
-    """The words of a part, as PostgreSQL indexes them (GIN index part_search_vector, migration 0003).
+class StoredSearchVector(Expression):
+    """A part's words as PostgreSQL keeps them, in the generated, GIN-indexed column search_vector
+    (migration 0003; the models do not know the column)."""
 
-    Changing this expression needs a migration that rebuilds the index with the same one.
-    PostgreSQL's parser splits "P-0012" into "p" and "-0012", so the part number is also
-    indexed with spaces for hyphens, to be found by "0012" as well.
-    """
-    return SearchVector(
-        "part_number", Replace("part_number", Value("-"), Value(" ")), "name", "material", "subsystem", "notes",
-        config="simple",
-    )
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection):
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"{table}.{connection.ops.quote_name('search_vector')}", []
 
 
 def _prefix_query(word):
@@ -76,7 +74,7 @@ def parts_matching(parts, text):
     # Users are few: look up the matching ones once, so each word's condition stays indexable.
     users = get_user_model().objects.filter(reduce(or_, (Q(username__icontains=word) for word in words)))
     usernames = dict(users.values_list("username", "pk"))
-    parts = parts.alias(search_vector=part_search_vector())
+    parts = parts.alias(search_vector=StoredSearchVector())
     for word in words:
         assignees = [pk for username, pk in usernames.items() if word.casefold() in username.casefold()]
         parts = parts.filter(Q(search_vector=_prefix_query(word)) | Q(assignee__in=assignees))
