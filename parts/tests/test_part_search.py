@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from parts.models import Part
-from parts.selectors import part_queryset, parts_matching
+from parts.selectors import part_search_conditions, part_search_matches
 from parts.tests.factories import make_part
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def plan_without_table_scans(queryset):
 
 @on_postgresql
 def test_on_postgresql_a_search_reads_the_full_text_index(numbered):
-    plan = plan_without_table_scans(parts_matching(part_queryset(), "gearbox"))
+    plan = plan_without_table_scans(part_search_matches(part_search_conditions(["gearbox"])))
 
     assert "Bitmap Index Scan on part_search_vector" in plan, plan
     assert "Seq Scan on parts_part" not in plan, plan
@@ -76,7 +76,7 @@ def test_on_postgresql_a_search_reads_the_full_text_index(numbered):
 
 @on_postgresql
 def test_on_postgresql_every_word_and_the_assignee_condition_can_use_an_index(numbered, fabricator):
-    plan = plan_without_table_scans(parts_matching(part_queryset(), "bob P-0001 motor"))
+    plan = plan_without_table_scans(part_search_matches(part_search_conditions(["bob", "P-0001", "motor"])))
 
     assert "Seq Scan on parts_part" not in plan, plan
     assert "part_search_vector" in plan, plan
@@ -89,3 +89,13 @@ def test_an_edited_part_is_found_by_its_new_words_only(as_lead, numbered):
 
     assert found(as_lead, "sprocket") == ["P-00019"]
     assert found(as_lead, "motor") == []
+
+
+@on_postgresql
+def test_on_postgresql_a_search_with_many_matches_finds_the_same_parts(as_viewer, numbered, monkeypatch):
+    from parts import selectors
+
+    monkeypatch.setattr(selectors, "FEW_MATCHES", 1)  # more matches than that: read in date order
+
+    assert found(as_viewer, "P-0001") == ["P-00012", "P-00019"]
+    assert found(as_viewer, "00012") == ["P-00012", "Q-00012"]
