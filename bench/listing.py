@@ -44,7 +44,8 @@ REQUESTS = {
     "parts, filter (category=cnc)": lambda i: ("/api/parts/", {"category": "cnc"}),
     "parts, search": lambda i: ("/api/parts/", {"search": SEARCHES[i % len(SEARCHES)]}),
     "parts, filter and search": lambda i: (
-        "/api/parts/", {"category": ("cnc", "hand", "review", "completed")[i % 4], "search": SEARCHES[i % len(SEARCHES)]}
+        "/api/parts/",
+        {"category": ("cnc", "hand", "review", "completed")[i % 4], "search": SEARCHES[i % len(SEARCHES)]},
     ),
     "revisions, filter (kind=step)": lambda i: ("/api/revisions/", {"kind": "step"}),
     "revisions, search": lambda i: ("/api/revisions/", {"search": ("motor", "P-0123", "bracket_17")[i % 3]}),
