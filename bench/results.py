@@ -78,14 +78,6 @@ EXPLANATIONS = {
         "while the body arrives, so the two overlap; or use a direct upload, whose parts go straight to the bucket. "
         "moto, on the same 2 cores, is also much slower than a real S3."
     ),
-    "Web worker peak RSS after the 500 MB simple upload, s3": (
-        "the worker starts near 127 MB on S3 (boto3, botocore and their service models add about 25 MB to the "
-        "local setup's 99 MB), and its first upload to S3 adds 20-35 MB for s3transfer's ten upload threads, each "
-        "with its own malloc arena and buffers. It does not grow with the file: flat from 200 MB to 500 MB. What "
-        "would close it: fewer upload threads in the web process (AWS_S3_TRANSFER_CONFIG with max_concurrency=4) "
-        "and MALLOC_ARENA_MAX=2 in its environment, or big files sent as direct uploads, which never pass through "
-        "the web process."
-    ),
     "Download 500 MB through Partsite, local": (
         "the reference reads the file from the page cache at memory speed. Partsite streams it over HTTP through "
         "a Python generator in 64 KiB chunks, to a Python client on the same two cores: over 2 GB/s, far beyond "
@@ -104,12 +96,15 @@ EXPLANATIONS = {
         "machinery, and cursor pagination, which drops the exact count (15-25 ms for a search matching "
         "10,000 parts)."
     ),
-    "Conversion pipeline overhead per file": (
-        "each conversion pays a fixed half second or so: a fresh interpreter that imports numpy and Open CASCADE "
-        "(the price of a converter that cannot take the worker down), the broker's poll (now every 0.1 s instead "
-        "of kombu's 1 s) and copying the STEP file out of storage and the GLB back in. Most corpus files convert "
-        "in under 0.1 s, so for them this is many times the conversion; over the whole corpus the big files "
-        "dominate and it stays near 10%. What would close it: a warm converter, i.e. a process that has imported "
+    "Conversion pipeline overhead": (
+        "each conversion pays a fixed cost of a quarter to half a second: mostly a fresh interpreter that imports "
+        "numpy and Open CASCADE (the price of a converter that cannot take the worker down), then the broker's "
+        "poll (now every 0.1 s instead of kombu's 1 s) and copying the STEP file out of storage and the GLB back "
+        "in. Most corpus files convert in under 0.1 s, so for them this is several times the conversion, and "
+        "only two files take long enough to hide it, so over the whole corpus it stays well above 10% too "
+        "(when the machine is busy, bare cascadio slows down more than the fixed cost and the ratio looks "
+        "better: a first run under load measured +9% over the corpus). What would close it: a warm "
+        "converter, i.e. a process that has imported "
         "cascadio and forks one child per conversion (keeping the limits and the crash isolation), and Redis's "
         "push delivery instead of polling."
     ),
@@ -118,6 +113,13 @@ EXPLANATIONS = {
 
 # Commentary that belongs under a section's tables, whatever the figures.
 SECTION_NOTES = {
+    "transfers": (
+        "A first run of this benchmark found the web worker at 163 MB after sending the 500 MB file to S3: glibc "
+        "gave each of boto3's upload threads a malloc arena of its own, and each kept megabytes. "
+        "partsite/gunicorn.py now caps the arenas at two (MALLOC_ARENA_MAX, default 2) before the workers fork. "
+        "The worker's memory does not grow with the file: uploads are spooled to disk in 64 KiB chunks and "
+        "hashed on the way, and S3 uploads stream from that spool."
+    ),
     "listing": (
         "Revisions have no target here and show it: their `search` (file name, description, product "
         "names) is still a case-insensitive substring match, so PostgreSQL reads all 300,000 rows for a rare "
@@ -211,7 +213,8 @@ def machine(sections):
         ("Software", ", ".join(f"{name} {version}" for name, version in versions.items())),
         ("Date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
         ("Load average (1 min) as each section ended",
-         ", ".join(f"{section.name} {section.load_average:.1f}" for section in sections)),
+         ", ".join(f"{section.name} {section.load_average:.1f}" if section.load_average else
+                   f"{section.name} not recorded" for section in sections)),
     ]
 
 
@@ -228,7 +231,10 @@ def main():
         "# Benchmark results",
         "",
         "Written by `make bench` (bench/results.py from the figures in bench/out/). Each figure was measured "
-        "in the same run as its reference, on this machine:",
+        "in the same run as its reference, on this machine; each section keeps the figures of its script's "
+        "latest run (a section can be run again alone, e.g. `.venv/bin/python bench/listing.py`, then "
+        "`.venv/bin/python bench/results.py`). The machine is shared with other work: the last row shows how "
+        "busy it was as each section ended (2 means both cores busy).",
         "",
         markdown_table(("Machine", ""), machine(sections)),
         "",
