@@ -170,7 +170,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# Uploads. Files arrive in 64 KiB chunks and are spooled to disk, never held in memory.
+# Uploads. Files arrive in 1 MiB chunks and are spooled to disk, never held in memory.
 MAX_UPLOAD_MB = envint("MAX_UPLOAD_MB", 500)
 FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
 FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
