@@ -7,11 +7,16 @@ worker's peak RSS (VmHWM) before and after each transfer. Then does the same aga
 (moto's server in its own process), where the parts of a direct upload never touch
 Partsite. Bodies are streamed from disk over http.client; nothing is built in memory.
 
+Beside the largest file's simple upload and its download, the same bytes are written to and
+read from the same storage directly (a file in the storage folder; a PUT and a GET with
+boto3 on S3): the references the targets are ratios of.
+
     make bench                          # 50, 200 and 500 MB
-    BENCH_SIZES_MB=50,200 make bench
+    BENCH_SIZES_MB=50,200 make bench    # BENCH_QUICK=1 means 50 MB only
     BENCH_S3=0 make bench               # local disk only
 
-Prints figures only; nothing here fails on timing. The table also goes to bench/out/.
+Prints figures only; nothing here fails on timing. The findings go to bench/out/ and
+bench/RESULTS.md (bench/results.py).
 """
 
 import hashlib
@@ -32,14 +37,17 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from files.tests.samples import box_step  # noqa: E402  (needs ROOT on the path)
+from bench.results import QUICK, Finding, Section  # noqa: E402  (needs ROOT on the path)
+from files.tests.samples import box_step  # noqa: E402
 
 BIN = Path(sys.executable).parent
 MIB = 2**20
 READ_BYTES = 1 * MIB
-SIZES_MB = [int(size) for size in os.environ.get("BENCH_SIZES_MB", "50,200,500").split(",") if size.strip()]
+SIZES_MB = [
+    int(size) for size in os.environ.get("BENCH_SIZES_MB", "50" if QUICK else "50,200,500").split(",") if size.strip()
+]
+UPLOAD_RATIO_TARGET, DOWNLOAD_RATIO_TARGET, PEAK_RSS_TARGET_MB = 0.8, 0.8, 150
 WITH_S3 = os.environ.get("BENCH_S3", "1").strip().lower() not in ("0", "false", "no", "off")
-OUT = ROOT / "bench" / "out"
 LEAD = "bench"
 # The developer's own database, storage, broker and cache stay out of the benchmark.
 ISOLATED_PREFIXES = ("AWS_", "DATABASE_URL", "CELERY_", "CACHE_URL", "SECRET_KEY", "UPLOAD_", "MAX_UPLOAD_MB")
@@ -147,19 +155,20 @@ class Http:
         finally:
             connection.close()
 
-    def drain(self, method, url, headers=None, expect=(200,)):
-        """The response's body, read in chunks and thrown away: (size, SHA-256, final response)."""
+    def drain(self, method, url, headers=None, expect=(200,), digest=True):
+        """The response's body, read in chunks and thrown away: (size, SHA-256 or None)."""
         response, connection = self.call(method, url, headers=headers, expect=expect + (302,))
         try:
             if response.status == 302:
                 location = response.getheader("Location")
                 response.read()
-                return Http(self.base).drain("GET", location)
-            sha256, size = hashlib.sha256(), 0
+                return Http(self.base).drain("GET", location, digest=digest)
+            sha256, size = hashlib.sha256() if digest else None, 0
             while chunk := response.read(READ_BYTES):
-                sha256.update(chunk)
+                if sha256:
+                    sha256.update(chunk)
                 size += len(chunk)
-            return size, sha256.hexdigest()
+            return size, sha256.hexdigest() if sha256 else None
         finally:
             connection.close()
 
@@ -167,8 +176,8 @@ class Http:
 class Site:
     """Partsite under gunicorn, configured only through the environment, as in production."""
 
-    def __init__(self, data_dir, env=None, max_upload_mb=500):
-        self.data_dir = Path(data_dir)
+    def __init__(self, data_dir, env=None, max_upload_mb=500, lead=LEAD):
+        self.data_dir, self.lead = Path(data_dir), lead
         self.port = free_port()
         inherited = {name: value for name, value in os.environ.items() if not name.startswith(ISOLATED_PREFIXES)}
         self.env = {
@@ -186,8 +195,8 @@ class Site:
     def __enter__(self):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput")
-        self.manage("createuser", LEAD, "--role", "lead")
-        key = self.manage("apikey", "create", LEAD, "--name", "benchmark").strip().splitlines()[-1]
+        self.manage("createuser", self.lead, "--role", "lead")
+        key = self.manage("apikey", "create", self.lead, "--name", "benchmark").strip().splitlines()[-1]
         self.log = open(self.data_dir / "gunicorn.log", "wb")
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "partsite.wsgi", "--config", "python:partsite.gunicorn"],
@@ -296,7 +305,12 @@ def measured(site, storage, transfer, size_mb, action, note=""):
     return row, result
 
 
-def run_transfers(site, storage, files, rows):
+def run_transfers(site, storage, files, rows, direct):
+    """Every transfer through Partsite, and the largest file written and read directly beside it.
+
+    Returns the findings for the largest file: upload and download speed against their
+    references, and the worker's peak memory.
+    """
     warm_up(site, files["warm-up"])
     print(f"  {storage}: worker peak RSS after start and a 1 MB warm-up: {site.peak_rss_mb():.0f} MB", flush=True)
     largest = None
@@ -307,6 +321,7 @@ def run_transfers(site, storage, files, rows):
         check(revision["sha256"] == sha256, "the simple upload stored other bytes")
         row.note = "spooled to disk, then " + ("sent to S3" if storage == "s3" else "moved into place")
         rows.append(row)
+        simple = row
         row, (revision, upload) = measured(site, storage, "upload, direct parts", size_mb,
                                            lambda: upload_direct(site, path, site.new_part(), sha256))
         check(revision["sha256"] == sha256, "the direct upload stored other bytes")
@@ -314,12 +329,100 @@ def run_transfers(site, storage, files, rows):
         rows.append(row)
         largest = revision
     size_mb = SIZES_MB[-1]
-    row, (size, sha256) = measured(
-        site, storage, "download", size_mb, lambda: site.http.drain("GET", f"/api/revisions/{largest['id']}/download/"),
+    path = files[size_mb][0]
+    url = f"/api/revisions/{largest['id']}/download/"
+    check(site.http.drain("GET", url) == (largest["size"], largest["sha256"]), "the download differs from the upload")
+    row, (size, _) = measured(
+        site, storage, "download", size_mb, lambda: site.http.drain("GET", url, digest=False),
         "a 302 to a presigned S3 URL" if storage == "s3" else "streamed by the worker",
     )
-    check((size, sha256) == (largest["size"], largest["sha256"]), "the download differs from the upload")
     rows.append(row)
+    download = row
+
+    put_seconds = timed(lambda: direct.put(path))
+    rows.append(Row(storage, "reference: direct write", size_mb, put_seconds, 0, 0, direct.put_how))
+    get_seconds = timed(direct.get)
+    rows.append(Row(storage, "reference: direct read", size_mb, get_seconds, 0, 0, direct.get_how))
+    direct.delete()
+    print(f"  {storage:<5} {'reference: direct write':<22} {size_mb:>6.0f} MB {put_seconds:>7.2f} s "
+          f"{size_mb / put_seconds:>7.1f} MB/s   ({direct.put_how})", flush=True)
+    print(f"  {storage:<5} {'reference: direct read':<22} {size_mb:>6.0f} MB {get_seconds:>7.2f} s "
+          f"{size_mb / get_seconds:>7.1f} MB/s   ({direct.get_how})", flush=True)
+
+    upload_ratio = put_seconds / simple.seconds
+    download_ratio = get_seconds / download.seconds
+    return [
+        Finding(
+            f"Upload {size_mb} MB STEP, simple path, {storage}", f"{simple.rate:.0f} MB/s",
+            f"{size_mb / put_seconds:.0f} MB/s ({direct.put_how})", upload_ratio, f">= {UPLOAD_RATIO_TARGET}",
+            upload_ratio >= UPLOAD_RATIO_TARGET,
+        ),
+        Finding(
+            f"Web worker peak RSS after the {size_mb} MB simple upload, {storage}", f"{simple.peak_after_mb:.0f} MB",
+            target=f"< {PEAK_RSS_TARGET_MB} MB", met=simple.peak_after_mb < PEAK_RSS_TARGET_MB,
+        ),
+        Finding(
+            f"Download {size_mb} MB through Partsite, {storage}", f"{download.rate:.0f} MB/s",
+            f"{size_mb / get_seconds:.0f} MB/s ({direct.get_how})", download_ratio, f">= {DOWNLOAD_RATIO_TARGET}",
+            download_ratio >= DOWNLOAD_RATIO_TARGET,
+        ),
+    ]
+
+
+def timed(action):
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+class LocalDirect:
+    """The reference on local disk: the same bytes written into, and read from, the storage folder."""
+
+    put_how = "copied into the storage folder, 1 MiB at a time"
+    get_how = "read from the storage folder, 1 MiB at a time"
+
+    def __init__(self, media_root):
+        self.path = Path(media_root) / "revisions" / f"direct-{uuid.uuid4().hex}.step"
+
+    def put(self, source):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "wb") as out:
+            for chunk in file_chunks(source):
+                out.write(chunk)
+
+    def get(self):
+        with open(self.path, "rb") as stored:
+            while stored.read(READ_BYTES):
+                pass
+
+    def delete(self):
+        self.path.unlink()
+
+
+class S3Direct:
+    """The reference on S3: one PUT of the same bytes with boto3, and one GET of them."""
+
+    put_how = "one PUT with boto3"
+    get_how = "one GET with boto3, 1 MiB at a time"
+
+    def __init__(self, moto):
+        import boto3
+
+        self.client = boto3.client("s3", endpoint_url=moto.endpoint, region_name="us-east-1",
+                                   aws_access_key_id="bench", aws_secret_access_key="bench")
+        self.bucket, self.key = moto.bucket, f"revisions/direct-{uuid.uuid4().hex}.step"
+
+    def put(self, source):
+        with open(source, "rb") as body:
+            self.client.put_object(Bucket=self.bucket, Key=self.key, Body=body)
+
+    def get(self):
+        body = self.client.get_object(Bucket=self.bucket, Key=self.key)["Body"]
+        for _ in body.iter_chunks(READ_BYTES):
+            pass
+
+    def delete(self):
+        self.client.delete_object(Bucket=self.bucket, Key=self.key)
 
 
 def where_parts_went(site, upload):
@@ -345,6 +448,8 @@ def warm_up(site, files):
 class MotoServer:
     """moto's S3 in a process of its own, so its memory is not the benchmark's."""
 
+    bucket = "partsite-bench"
+
     def __enter__(self):
         self.port = free_port()
         self.process = subprocess.Popen(
@@ -355,7 +460,7 @@ class MotoServer:
         deadline = time.monotonic() + 30
         while True:
             try:
-                Http(self.endpoint).json("PUT", "/partsite-bench", expect=(200,))
+                Http(self.endpoint).json("PUT", f"/{self.bucket}", expect=(200,))
                 return self
             except (OSError, RuntimeError):
                 if time.monotonic() > deadline or self.process.poll() is not None:
@@ -368,7 +473,7 @@ class MotoServer:
 
     def env(self):
         return {
-            "AWS_STORAGE_BUCKET_NAME": "partsite-bench", "AWS_S3_ENDPOINT_URL": self.endpoint,
+            "AWS_STORAGE_BUCKET_NAME": self.bucket, "AWS_S3_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_S3_REGION_NAME": "us-east-1",
         }
 
@@ -397,7 +502,7 @@ def table(rows):
 def main():
     started = time.perf_counter()
     max_upload_mb = max(500, *SIZES_MB)
-    rows = []
+    rows, findings = [], []
     with tempfile.TemporaryDirectory(prefix="partsite-bench-") as scratch:
         scratch = Path(scratch)
         print(f"Generating STEP files of {', '.join(map(str, SIZES_MB))} MB in {scratch} ...", flush=True)
@@ -409,22 +514,22 @@ def main():
 
         print("Local disk (gunicorn, 1 worker):", flush=True)
         with Site(scratch / "local", max_upload_mb=max_upload_mb) as site:
-            run_transfers(site, "local", files, rows)
+            findings += run_transfers(site, "local", files, rows, LocalDirect(site.data_dir / "media"))
         if WITH_S3:
             print("S3 (moto's server; gunicorn, 1 worker):", flush=True)
             with MotoServer() as moto, Site(scratch / "s3", moto.env(), max_upload_mb=max_upload_mb) as site:
-                run_transfers(site, "s3", files, rows)
+                findings += run_transfers(site, "s3", files, rows, S3Direct(moto))
 
     report = table(rows)
     print(f"\n{report}\n")
-    print(
+    notes = (
         "Peak RSS is the gunicorn worker's VmHWM: the most it has ever held resident, so it can only grow.\n"
         "Direct uploads include completing them: joining the parts and re-reading the whole file for its "
         "SHA-256.\ns3 is moto's S3 server on this machine: its speeds are moto's, not those of a real S3.\n"
-        f"Total run: {time.perf_counter() - started:.0f} s."
+        "Timed downloads are read and thrown away (an untimed one checks the SHA-256), as the direct read is."
     )
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "latest.md").write_text(report + "\n")
+    print(notes + f"\nTotal run: {time.perf_counter() - started:.0f} s.")
+    Section("transfers", "Uploads and downloads", findings, f"{report}\n\n" + notes.replace("\n", "\n\n")).save()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Multipart uploads spooled to disk and digested as they arrive, refused past the size limit.
 
-Django hands the body to upload handlers in 64 KiB chunks; this one writes them to a
+Django hands the body to upload handlers in chunks (1 MiB here); this one writes them to a
 temporary file and learns the size, SHA-256 and first bytes on the way, so the upload is
 never read twice or held in memory. A body larger than the limit is refused before its
 first byte is read when the client says how long it is, and as soon as it passes the
@@ -29,6 +29,11 @@ def too_large(size_text):
 
 
 class DigestingUploadHandler(TemporaryFileUploadHandler):
+    # Django's multipart parser reads the body in its handlers' chunk size and searches each
+    # chunk for the boundary in Python: 1 MiB instead of Django's 64 KiB makes a 500 MB
+    # upload about a quarter faster (bench/RESULTS.md) for 1 MiB more of memory.
+    chunk_size = 1 * MIB
+
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if content_length and content_length > max_upload_bytes() + MULTIPART_OVERHEAD_BYTES:
             raise too_large(f"the request is {content_length / MIB:.0f} MB")

@@ -1,21 +1,8 @@
 import django_filters
-from django.db.models import Q
 
 from parts.lifecycle import Category, Status, Type
 from parts.models import Part, category_q
-
-SEARCH_FIELDS = ("name", "part_number", "notes", "subsystem", "material", "assignee__username")
-
-
-def search_q(text):
-    """Every word must appear in at least one of the searched fields."""
-    query = Q()
-    for word in text.split():
-        in_any_field = Q()
-        for field in SEARCH_FIELDS:
-            in_any_field |= Q(**{f"{field}__icontains": word})
-        query &= in_any_field
-    return query
+from parts.selectors import parts_matching
 
 
 class PartFilter(django_filters.FilterSet):
@@ -48,4 +35,4 @@ class PartFilter(django_filters.FilterSet):
         return queryset.filter(assignee__username=value)
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(search_q(value))
+        return parts_matching(queryset, value)

@@ -1,5 +1,10 @@
+from functools import reduce
+from operator import or_
+
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, F, Prefetch, Q, Sum, Value, When, Window
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
+from django.db import connections
+from django.db.models import Case, Count, Expression, F, Prefetch, Q, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from files.models import Kind, Revision
@@ -10,13 +15,95 @@ from parts.models import Part
 User = get_user_model()
 
 
+# What a part's JSON shows of its people and its revisions: a page reads only these columns.
+_USER_FIELDS = ("username",)
+_BRIEF_REVISION_FIELDS = (
+    "part", "kind", "number", "filename", "size", "sha256", "uploaded_at", "conversion_status", "preview_key",
+)
+_RELATED_FIELDS = {
+    "assignee": _USER_FIELDS, "reviewer": _USER_FIELDS, "created_by": _USER_FIELDS,
+    "approved_revision": _BRIEF_REVISION_FIELDS, "built_revision": _BRIEF_REVISION_FIELDS,
+}
+
+
 def part_queryset():
     """Parts with everything their JSON shows, in a fixed number of queries however many there are."""
     newest_first = Window(RowNumber(), partition_by=F("part_id"), order_by=F("number").desc())
-    latest_steps = Revision.objects.filter(kind=Kind.STEP).annotate(newness=newest_first).filter(newness=1)
-    return Part.objects.select_related(
-        "assignee", "reviewer", "created_by", "approved_revision", "built_revision"
-    ).prefetch_related(Prefetch("revisions", queryset=latest_steps, to_attr="latest_step_revisions"))
+    latest_steps = (
+        Revision.objects.filter(kind=Kind.STEP).only(*_BRIEF_REVISION_FIELDS)
+        .annotate(newness=newest_first).filter(newness=1)
+    )
+    return (
+        Part.objects.select_related(*_RELATED_FIELDS)
+        .only(
+            *(field.name for field in Part._meta.concrete_fields),
+            *(f"{relation}__{field}" for relation, fields in _RELATED_FIELDS.items() for field in fields),
+        )
+        .prefetch_related(Prefetch("revisions", queryset=latest_steps, to_attr="latest_step_revisions"))
+    )
+
+
+# Searched by substring on SQLite; on PostgreSQL by words (StoredSearchVector), and the assignee by substring.
+SEARCH_FIELDS = ("name", "part_number", "notes", "subsystem", "material", "assignee__username")
+
+
+class StoredSearchVector(Expression):
+    """A part's words as PostgreSQL keeps them, in the generated, GIN-indexed column search_vector
+    (migration 0003; the models do not know the column)."""
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection):
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"{table}.{connection.ops.quote_name('search_vector')}", []
+
+
+def _prefix_query(word):
+    """A full-text query for words starting with `word`, which is taken literally."""
+    quoted = word.replace("\\", "\\\\").replace("'", "''")
+    return SearchQuery(f"'{quoted}':*", search_type="raw", config="simple")
+
+
+# PostgreSQL cannot tell how many parts a prefix search matches (it guesses 0.5%), so for a
+# rare word it would walk every part in date order looking for a page of matches (100 ms at
+# 100,000 parts). So the matches are first gathered through the index, unordered; when
+# there are at most this many, the page is read by their ids.
+FEW_MATCHES = 1000
+
+
+def parts_matching(parts, text):
+    """The parts in which every word of `text` appears: as a word's beginning on PostgreSQL
+    (name, part number, notes, subsystem, material; any part of the assignee's username),
+    anywhere in one of SEARCH_FIELDS elsewhere."""
+    words = text.split()
+    if not words:
+        return parts
+    if connections[parts.db].vendor != "postgresql":
+        for word in words:
+            parts = parts.filter(reduce(or_, (Q(**{f"{field}__icontains": word}) for field in SEARCH_FIELDS)))
+        return parts
+    conditions = part_search_conditions(words)
+    few = list(part_search_matches(conditions).values_list("pk", flat=True)[: FEW_MATCHES + 1])
+    if len(few) <= FEW_MATCHES:
+        return parts.filter(pk__in=few)
+    return parts.alias(search_vector=StoredSearchVector()).filter(*conditions)
+
+
+def part_search_matches(conditions):
+    """Every part meeting the search's conditions, in no order: PostgreSQL reads them from the index."""
+    return Part.objects.alias(search_vector=StoredSearchVector()).filter(*conditions).order_by()
+
+
+def part_search_conditions(words):
+    """One condition per word: in the part's words, or in its assignee's username."""
+    # Users are few: look up the matching ones once, so each word's condition stays indexable.
+    users = get_user_model().objects.filter(reduce(or_, (Q(username__icontains=word) for word in words)))
+    usernames = dict(users.values_list("username", "pk"))
+    return [
+        Q(search_vector=_prefix_query(word))
+        | Q(assignee__in=[pk for username, pk in usernames.items() if word.casefold() in username.casefold()])
+        for word in words
+    ]
 
 
 def part_stats(parts=None):
