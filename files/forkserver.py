@@ -237,7 +237,7 @@ def _child(module, argv, output_fd, protocol_fds):
     except BaseException:
         traceback.print_exc()
     finally:
-        with contextlib.suppress(BaseException):
+        with contextlib.suppress(OSError, ValueError):
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code if isinstance(code, int) else 1)

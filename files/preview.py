@@ -108,8 +108,8 @@ def _failure_reason(child: ChildOutcome, timeout_s: float, memory_mb: int) -> st
 def preload():
     """What the fork server imports before forking previews."""
     import numpy  # noqa: F401
-    from matplotlib.backends import backend_agg  # noqa: F401
     from matplotlib import collections, figure  # noqa: F401
+    from matplotlib.backends import backend_agg  # noqa: F401
     from PIL import Image, PngImagePlugin  # noqa: F401
 
 

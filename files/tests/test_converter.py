@@ -10,7 +10,12 @@ import time
 import pytest
 
 from files import forkserver
-from files.converter import NO_TRIANGLES, convert_step_to_glb, linear_tolerance_mm, model_size_mm
+from files.converter import (
+    NO_TRIANGLES,
+    convert_step_to_glb,
+    linear_tolerance_mm,
+    model_size_mm,
+)
 from files.glb import glb_mesh_facts
 from files.tests import corpus
 
