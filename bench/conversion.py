@@ -178,7 +178,7 @@ def main():
             print(f"Upload to ready GLB, {small.name} ({small.stat().st_size // 1024} KB): "
                   f"{', '.join(f'{seconds:.2f}' for seconds in ready)} s", flush=True)
     print("Previews of the converted corpus files, drawn here as the worker draws them", flush=True)
-    drawn = previews(convertible)
+    drawn = previews(files)
 
     total_bare = sum(row["bare"] for row in rows.values())
     total_pipeline = sum(row["pipeline"] for row in rows.values())
