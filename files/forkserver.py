@@ -77,9 +77,11 @@ def run_child(module: str, input_path: str, output_path: str, timeout_s: float, 
     # server killed mid-job.
     cpu_seconds = math.ceil(timeout_s * (os.cpu_count() or 1)) + 10
     argv = [input_path, output_path, "--memory-mb", str(memory_mb), "--cpu-seconds", str(cpu_seconds)]
-    server = _servers.get(module)
+    # One server per thread too: a job holds its server until the child is reaped.
+    key = (module, threading.get_ident())
+    server = _servers.get(key)
     if server is None or server.owner != os.getpid():
-        server = _servers[module] = _Server(module)
+        server = _servers[key] = _Server(module)
     return server.run(argv, timeout_s)
 
 
@@ -159,7 +161,7 @@ class _Server:
         return code
 
 
-_servers: dict[str, _Server] = {}
+_servers: dict[tuple[str, int], _Server] = {}
 
 
 def _forget_inherited_servers():
@@ -181,7 +183,7 @@ def serve(module_name: str) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the worker; stdin closing ends this
     module = importlib.import_module(module_name)
     module.preload()
-    if threading.active_count() > 1 or len(os.listdir("/proc/self/task")) > 1:
+    if threading.active_count() > 1 or _native_threads() > 1:
         print(f"files.forkserver: {module_name} started threads; forking copies their locks", file=sys.stderr)
     jobs = os.fdopen(os.dup(0), "rb")
     answers = os.fdopen(os.dup(1), "wb")
@@ -195,6 +197,13 @@ def serve(module_name: str) -> int:
         answers.write(json.dumps(asdict(outcome)).encode() + b"\n")
         answers.flush()
     return 0
+
+
+def _native_threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # no /proc: only Python's own threads can be counted
+        return 1
 
 
 def _fork_and_wait(module, argv, timeout_s, protocol_fds) -> ChildOutcome:

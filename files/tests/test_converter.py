@@ -1,3 +1,4 @@
+import concurrent.futures
 import contextlib
 import json
 import multiprocessing
@@ -5,6 +6,7 @@ import os
 import select
 import signal
 import struct
+import threading
 import time
 
 import pytest
@@ -166,7 +168,7 @@ def test_a_worker_interrupted_while_waiting_takes_the_converter_down(tmp_path, m
     molex = corpus.real_file("kicad_molex_slimstack_2x40.step")
     convert(corpus.real_file("cadquery_red_cube_blue_cyl.step"), tmp_path)  # the fork server is up
     os.unlink(tmp_path / "model.glb")
-    server = forkserver._servers["files.converter"].process
+    server = forkserver._servers["files.converter", threading.get_ident()].process
     converting = []
 
     def soft_time_limit(*args):  # what Celery's SoftTimeLimitExceeded looks like here
@@ -189,27 +191,41 @@ def test_a_worker_interrupted_while_waiting_takes_the_converter_down(tmp_path, m
 
 def test_a_fork_server_that_died_is_started_again(tmp_path):
     convert(corpus.real_file("cadquery_red_cube_blue_cyl.step"), tmp_path)
-    server = forkserver._servers["files.converter"].process
+    server = forkserver._servers["files.converter", threading.get_ident()].process
     server.kill()
     server.wait()
 
     result = convert(corpus.real_file("cadquery_red_cube_blue_cyl.step"), tmp_path)
 
     assert (result.ok, result.triangles) == (True, 292)
-    assert forkserver._servers["files.converter"].process.pid != server.pid
+    assert forkserver._servers["files.converter", threading.get_ident()].process.pid != server.pid
 
 
 def test_a_crashing_conversion_leaves_the_fork_server_serving(tmp_path):
     convert(corpus.real_file("cadquery_red_cube_blue_cyl.step"), tmp_path)
-    server = forkserver._servers["files.converter"].process
+    server = forkserver._servers["files.converter", threading.get_ident()].process
 
     os.unlink(tmp_path / "model.glb")
     crashed = convert(corpus.real_file("occt_as1_motor.step"), tmp_path, memory_mb=250)
     again = convert(corpus.real_file("cadquery_red_cube_blue_cyl.step"), tmp_path)
 
     assert crashed.error == "ran out of memory (limit 250 MB)"
-    assert (again.ok, forkserver._servers["files.converter"].process) == (True, server)
+    assert (again.ok, forkserver._servers["files.converter", threading.get_ident()].process) == (True, server)
     assert server.poll() is None
+
+
+def test_conversions_in_two_threads_each_get_their_own_result(tmp_path):
+    names = ["cadquery_red_cube_blue_cyl.step", "build123d_m6_screw.step"] * 2
+
+    def convert_one(index):
+        glb_path = tmp_path / f"{index}.glb"
+        result = convert_step_to_glb(str(corpus.real_file(names[index])), str(glb_path))
+        return result.ok, result.triangles, glb_mesh_facts(str(glb_path))[0]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as threads:
+        outcomes = list(threads.map(convert_one, range(len(names))))
+
+    assert [triangles for ok, triangles, stored in outcomes if ok and triangles == stored] == [292, 9396, 292, 9396]
 
 
 def _convert_in_a_daemon(step_path, glb_path, results):
