@@ -243,7 +243,7 @@ def _child(module, argv, output_fd, protocol_fds):
             code = exit.code or 0
         else:
             print(exit.code, file=sys.stderr)
-    except BaseException:
+    except BaseException:  # noqa: BLE001  whatever it was, the child must exit here, never return to serve()
         traceback.print_exc()
     finally:
         with contextlib.suppress(OSError, ValueError):
