@@ -6,9 +6,12 @@ For every file of the shared corpus (../shared/step/real, or PARTSITE_STEP_CORPU
   (`celery --app partsite worker`, the embedded filesystem broker): the queue, the copy out
   of storage, the child process with its limits, the GLB stored and recorded. Its time is
   the revision's conversion_finished_at - conversion_queued_at, one file at a time so the
-  worker is idle for each.
+  worker is idle for each (the preview the worker draws after each conversion is waited
+  for too, outside the timing).
 Best of BENCH_CONVERSION_RUNS (2; BENCH_QUICK=1: 1) runs of each. Then the time from the
-start of an upload to a ready GLB, for the corpus's convertible file nearest 100 KB.
+start of an upload to a ready GLB, for the corpus's convertible file nearest 100 KB; then
+the PNG preview of each converted model drawn here as the worker draws it
+(files.preview.render_preview): its seconds and peak RSS.
 """
 
 import csv
@@ -27,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.results import QUICK, Finding, Section, markdown_table  # noqa: E402
 from bench.run import BIN, Site, upload_simple  # noqa: E402
-from files.converter import step_to_glb  # noqa: E402
+from files.converter import convert_step_to_glb, step_to_glb  # noqa: E402
+from files.preview import render_preview  # noqa: E402
 
 CORPUS = Path(os.environ.get("PARTSITE_STEP_CORPUS", ROOT.parent / "shared" / "step"))
 RUNS = int(os.environ.get("BENCH_CONVERSION_RUNS", 1 if QUICK else 2))
@@ -78,6 +82,17 @@ def wait_until_converted(site, revision_id, poll=0.01):
     raise SystemExit(f"revision {revision_id} was not converted in {WAIT_SECONDS} s")
 
 
+def wait_until_previewed(site, revision_id, poll=0.02):
+    """Wait for the preview the worker draws after a conversion, so the next conversion finds it idle."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        revision = site.http.json("GET", f"/api/revisions/{revision_id}/", expect=(200,))
+        if revision["conversion_status"] != "ready" or revision["preview_url"] or revision["preview_error"]:
+            return revision
+        time.sleep(poll)
+    raise SystemExit(f"revision {revision_id} got no preview in {WAIT_SECONDS} s")
+
+
 def _moment(text):
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -87,6 +102,7 @@ def through_the_pipeline(site, path):
     revision = upload_simple(site, path, site.new_part())
     revision = wait_until_converted(site, revision["id"])
     seconds = (_moment(revision["conversion_finished_at"]) - _moment(revision["conversion_queued_at"])).total_seconds()
+    wait_until_previewed(site, revision["id"])
     return seconds, revision
 
 
@@ -101,9 +117,26 @@ def upload_to_ready(site, path):
     started = time.perf_counter()
     revision = upload_simple(site, path, site.new_part())
     revision = wait_until_converted(site, revision["id"])
+    seconds = time.perf_counter() - started
     if revision["conversion_status"] != "ready":
         raise SystemExit(f"{path.name} did not convert: {revision['conversion_error']}")
-    return time.perf_counter() - started
+    wait_until_previewed(site, revision["id"])
+    return seconds
+
+
+def previews(paths):
+    """Convert each file here and draw its preview as the worker does: (file, triangles, PreviewResult) rows."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="partsite-bench-preview-") as work:
+        glb_path, png_path = Path(work) / "model.glb", Path(work) / "preview.png"
+        for path in paths:
+            converted = convert_step_to_glb(str(path), str(glb_path))
+            if converted.ok:
+                rows.append((path.name, converted.triangles, render_preview(str(glb_path), str(png_path))))
+                drawn = rows[-1][2]
+                print(f"  preview of {path.name:<36} {drawn.seconds:6.3f} s  peak {drawn.peak_rss_mb or 0:.0f} MB  "
+                      f"{'drawn' if drawn.ok else drawn.error}", flush=True)
+    return rows
 
 
 def main():
@@ -144,6 +177,8 @@ def main():
             ready = [upload_to_ready(site, small) for _ in range(READY_RUNS)]
             print(f"Upload to ready GLB, {small.name} ({small.stat().st_size // 1024} KB): "
                   f"{', '.join(f'{seconds:.2f}' for seconds in ready)} s", flush=True)
+    print("Previews of the converted corpus files, drawn here as the worker draws them", flush=True)
+    drawn = previews(files)
 
     total_bare = sum(row["bare"] for row in rows.values())
     total_pipeline = sum(row["pipeline"] for row in rows.values())
@@ -190,6 +225,16 @@ def main():
         "",
         f"Upload to ready GLB ({small.name}, {small.stat().st_size // 1024} KB, from the start of the POST to the "
         f"API showing `ready`, polled every 10 ms): {', '.join(f'{seconds:.2f}' for seconds in ready)} s.",
+        "",
+        "Previews (`files.preview.render_preview` on each converted model, as the worker draws them after the "
+        "conversion: the child's wall time and peak RSS). The model is `ready` before its preview is drawn.",
+        "",
+        markdown_table(
+            ("Preview of", "Triangles", "Outcome", "Seconds", "Peak RSS (MB)"),
+            [(name, triangles, "drawn" if result.ok else f"failed: {result.error[:40]}", f"{result.seconds:.3f}",
+              f"{result.peak_rss_mb or 0:.0f}") for name, triangles, result in drawn],
+            numeric={1, 3, 4},
+        ),
     ])
     section.save()
 

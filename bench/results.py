@@ -99,16 +99,18 @@ EXPLANATIONS = {
         "10,000 parts)."
     ),
     "Conversion pipeline overhead": (
-        "each conversion pays a fixed cost of a quarter to half a second: mostly a fresh interpreter that imports "
-        "numpy and Open CASCADE (the price of a converter that cannot take the worker down), then the broker's "
-        "poll (now every 0.1 s instead of kombu's 1 s) and copying the STEP file out of storage and the GLB back "
-        "in. Most corpus files convert in under 0.1 s, so for them this is several times the conversion, and "
-        "only two files take long enough to hide it, so over the whole corpus it stays well above 10% too "
-        "(when the machine is busy, bare cascadio slows down more than the fixed cost and the ratio looks "
-        "better: a first run under load measured +9% over the corpus). What would close it: a warm "
-        "converter, i.e. a process that has imported "
-        "cascadio and forks one child per conversion (keeping the limits and the crash isolation), and Redis's "
-        "push delivery instead of polling."
+        "each conversion still runs in a child process of its own (a crash, a runaway or a timeout costs only "
+        "that conversion), but the child is now forked from a warm server that has imported numpy and cascadio, "
+        "instead of a fresh interpreter (a quarter to half a second before), and the model is `ready` before its "
+        "preview is drawn (the preview used to add half a second to a second). What is left is a fixed cost of "
+        "about a tenth of a second: Open CASCADE's first-use setup in each child (the server cannot do it ahead: "
+        "a first conversion starts Open CASCADE's thread pool, and a child forked after that would inherit a pool "
+        "without its threads), the fork, the filesystem broker's poll (every 0.1 s), and copying the STEP file "
+        "out of storage and the GLB back in. Most corpus files convert in under 0.1 s, so for them that is still "
+        "as much as the conversion; over the whole corpus the few long files dominate, and they run slower in "
+        "the child than in the benchmark's process when the machine is loaded (the two runs meet different "
+        "loads on a 2-core machine shared with other work). What would close it further: Redis's push delivery "
+        "instead of polling, and timing both on a quiet machine."
     ),
 }
 
@@ -132,10 +134,12 @@ SECTION_NOTES = {
         "gather the matches through the index first and, when there are at most 1,000, read the page by id."
     ),
     "conversion": (
-        "The per-file figures include the child process's start: a fresh Python that imports numpy and Open "
-        "CASCADE. Bare cascadio runs in the benchmark's own process, where they are already imported. Where the "
-        "pipeline is faster than bare cascadio (the largest files), the two runs met a different load from the "
-        "other work on this machine."
+        "The per-file figures include the child process's start: a fork of a warm server that has imported "
+        "numpy and Open CASCADE (files/forkserver.py), then Open CASCADE's first-use setup in the child. Bare "
+        "cascadio runs in the benchmark's own process, where all of that is already done. The pipeline's time "
+        "ends when the model is `ready`; the preview is drawn after, as a task of its own, and timed in the "
+        "previews table. Where the pipeline is faster than bare cascadio (the largest files), the two runs met "
+        "a different load from the other work on this machine."
     ),
 }
 

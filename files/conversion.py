@@ -6,8 +6,10 @@ older than the converter's own timeout it may be claimed again, and after
 CONVERSION_MAX_ATTEMPTS claims it fails for good instead of looping. Storage I/O
 happens outside transactions; a GLB whose conversion was superseded is deleted.
 
-After a successful conversion the worker draws a PNG preview from the GLB (files.preview).
-A preview that cannot be drawn is recorded in `preview_error` and the model stays ready.
+Once the conversion is recorded (the model is `ready` and viewable), it queues a task of
+its own to draw the PNG preview from the GLB (files.preview), so the preview never delays
+the 3D model. A preview that cannot be drawn is recorded in `preview_error` and the model
+stays ready.
 """
 
 import logging
@@ -69,13 +71,12 @@ def revision_convert(revision_id):
                 glb_key = new_glb_key()
                 with open(glb_path, "rb") as glb_file:
                     glb_digest = object_save_digesting(glb_key, iter(lambda: glb_file.read(CHUNK_BYTES), b""))
-            preview = _preview_store(revision_id, glb_path) if result.ok else Preview()
     except Exception as error:
         # Storage trouble, not the file's fault: wait and let the requeue task try again.
         logger.exception("conversion of revision %s could not read or store its files", revision_id)
         _release(revision, f"attempt {revision.conversion_attempts}: {type(error).__name__}: {error}")
         return None
-    return _finish(revision, result, glb_key, glb_digest, preview)
+    return _finish(revision, result, glb_key, glb_digest)
 
 
 def _claim(revision_id):
@@ -114,7 +115,7 @@ def _release(revision, reason):
     ).update(conversion_status=ConversionStatus.PENDING, conversion_error=reason[:2000], conversion_queued_at=timezone.now())
 
 
-def _finish(revision, result, glb_key, glb_digest, preview):
+def _finish(revision, result, glb_key, glb_digest):
     with transaction.atomic():
         current = Revision.objects.select_for_update().filter(pk=revision.pk).first()
         superseded = (
@@ -134,15 +135,18 @@ def _finish(revision, result, glb_key, glb_digest, preview):
             current.glb_sha256 = glb_digest.sha256 if glb_digest else ""
             current.triangles = result.triangles if result.ok else None
             current.bbox_mm = list(result.bbox_mm) if result.ok and result.bbox_mm else None
-            current.preview_key, current.preview_error = preview.key, preview.error
+            current.preview_key, current.preview_error = "", ""
             current.save()
+            if result.ok:
+                from files.tasks import render_preview
+
+                transaction.on_commit(lambda: render_preview.delay(current.pk), robust=True)
     if superseded:
         object_delete(glb_key)
-        object_delete(preview.key)
         return None
     if old_glb_key and old_glb_key != glb_key:
         object_delete(old_glb_key)
-    if old_preview_key and old_preview_key != preview.key:
+    if old_preview_key:
         object_delete(old_preview_key)
     return current
 
@@ -176,17 +180,19 @@ def _preview_store(revision_id, glb_path):
         return Preview(error=f"{type(error).__name__}: {error}"[:2000])
 
 
-def revision_render_preview(revision_id):
+def revision_render_preview(revision_id, *, missing_only=False):
     """Draw the preview of a converted revision again (or for the first time); returns the Preview.
 
-    None when the revision is gone or not converted. The image is recorded only if the model
-    it was drawn from is still the revision's; otherwise it is deleted again. A drawing that
-    fails keeps the preview the revision had, if any, and records the reason only if it had none.
+    None when the revision is gone or not converted, or with missing_only (the task queued
+    after a conversion) when its model already has a preview or a recorded failure, so a
+    task delivered twice draws once. The image is recorded only if the model it was drawn
+    from is still the revision's; otherwise it is deleted again. A drawing that fails keeps
+    the preview the revision had, if any, and records the reason only if it had none.
     """
     revision = Revision.objects.filter(
         pk=revision_id, kind=Kind.STEP, conversion_status=ConversionStatus.READY
     ).exclude(glb_key="").first()
-    if revision is None:
+    if revision is None or (missing_only and (revision.preview_key or revision.preview_error)):
         return None
     with tempfile.TemporaryDirectory(prefix="preview-", dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
         glb_path = Path(work) / "model.glb"
@@ -200,6 +206,8 @@ def revision_render_preview(revision_id):
     old_preview_key = ""
     with transaction.atomic():
         current = Revision.objects.select_for_update().filter(pk=revision_id, glb_key=revision.glb_key).first()
+        if current is not None and missing_only and current.preview_key:  # another task drew it meanwhile
+            current = None
         if current is not None and (preview.key or not current.preview_key):
             old_preview_key = current.preview_key
             current.preview_key, current.preview_error = preview.key, preview.error

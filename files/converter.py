@@ -2,38 +2,32 @@
 
 Open CASCADE (through cascadio) can segfault, abort on heap corruption or run away with
 memory, and while it works it holds the GIL and ignores Python signals. So each
-conversion runs in a fresh interpreter started with subprocess (it works from a daemonic
-Celery prefork worker, where multiprocessing may not start children) under an address-space
-cap, and the parent enforces the wall-clock timeout and kills it. Whatever happens to the
-child, the caller gets a ConversionResult and carries on.
+conversion runs in a child process of its own under an address-space cap and a CPU cap,
+killed at the wall-clock timeout. The child is forked from a warm server that has
+already imported numpy and cascadio (files.forkserver, which explains the choice), so a
+conversion no longer pays for an interpreter's start. Whatever happens to the child, the
+caller gets a ConversionResult and carries on.
 
 This is the only module that imports cascadio (which needs numpy, undeclared in cascadio
-0.1.1), and only in the child:
-`python -m files.converter IN.step OUT.glb [--memory-mb N] [--cpu-seconds N]`.
+0.1.1): in preload(), in the fork server, and in step_to_glb(). The child side runs
+`main(argv)`; `python -m files.converter IN.step OUT.glb [--memory-mb N] [--cpu-seconds N]`
+does the same from a shell.
 """
 
-import argparse
 import contextlib
 import math
 import os
 import re
-import resource
 import signal
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
+from files.forkserver import ChildOutcome, child_arguments, run_child
 from files.glb import InvalidGlb, glb_mesh_facts
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TIMEOUT_S = 120
 DEFAULT_MEMORY_MB = 2048
-MIB = 1024 * 1024
-KILL_GRACE_S = 1.0
-POLL_MAX_S = 0.05
 OUT_OF_MEMORY_SHARE = 0.9
 
 EXIT_OK, EXIT_NO_OUTPUT, EXIT_OUT_OF_MEMORY = 0, 3, 4
@@ -107,106 +101,12 @@ def convert_step_to_glb(
             os.unlink(partial)
 
 
-@dataclass
-class ChildOutcome:
-    exit_code: int  # negative: killed by that signal, as in subprocess
-    timed_out: bool
-    seconds: float
-    peak_rss_mb: float
-    peak_vm_mb: float
-    last_output_line: str
-
-
 def _partial_path(glb_path: str) -> str:
     fd, partial = tempfile.mkstemp(
         dir=os.path.dirname(os.path.abspath(glb_path)), prefix=".", suffix=".glb.part"
     )
     os.close(fd)
     return partial
-
-
-def run_child(module: str, input_path: str, output_path: str, timeout_s: float, memory_mb: int) -> ChildOutcome:
-    """Run `python -m module INPUT OUTPUT --memory-mb N --cpu-seconds N` under these limits (the preview uses it too)."""
-    # The CPU cap can never fire before the parent's timeout; it stops a child that
-    # outlives a parent killed mid-conversion.
-    cpu_seconds = math.ceil(timeout_s * (os.cpu_count() or 1)) + 10
-    command = [sys.executable, "-m", module, input_path, output_path,
-               "--memory-mb", str(memory_mb), "--cpu-seconds", str(cpu_seconds)]
-    # glibc reserves 64 MB of address space per thread arena, and OpenBLAS (loaded with
-    # numpy, which cascadio imports) buffers per core: both would eat an RLIMIT_AS cap
-    # on a many-core machine without using the memory.
-    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    with tempfile.TemporaryFile() as output:
-        started = time.monotonic()
-        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output,
-                                 stderr=subprocess.STDOUT, env=env)
-        try:
-            status, rusage, peak_vm_mb, timed_out = _wait_or_kill(child, started + timeout_s)
-        except BaseException:  # e.g. Celery's soft time limit: take the child down with us
-            child.kill()
-            child.wait()
-            raise
-        seconds = time.monotonic() - started
-        output.seek(max(0, output.seek(0, os.SEEK_END) - 4096))
-        lines = output.read().decode("utf-8", errors="replace").strip().splitlines()
-    return ChildOutcome(
-        exit_code=os.waitstatus_to_exitcode(status),
-        timed_out=timed_out,
-        seconds=round(seconds, 3),
-        peak_rss_mb=round(rusage.ru_maxrss / 1024, 1),  # Linux reports KiB
-        peak_vm_mb=peak_vm_mb,
-        last_output_line=lines[-1][:200] if lines else "",
-    )
-
-
-def child_arguments(argv, *, prog, description, input_name, output_name, default_memory_mb):
-    """The child side of run_child: parse its command line and put the limits on this process."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument(input_name)
-    parser.add_argument(output_name)
-    parser.add_argument("--memory-mb", type=int, default=default_memory_mb)
-    parser.add_argument("--cpu-seconds", type=int, default=resource.RLIM_INFINITY)
-    args = parser.parse_args(argv)
-    address_space = args.memory_mb * MIB
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    resource.setrlimit(resource.RLIMIT_CPU, (args.cpu_seconds, args.cpu_seconds))
-    return args
-
-
-def _wait_or_kill(child: subprocess.Popen, deadline: float):
-    """Reap the child (os.wait4, for its own rusage), killing it at the deadline.
-
-    Returns (wait status, rusage, peak virtual memory seen in MB, whether it timed out).
-    """
-    peak_vm_mb, delay, timed_out = 0.0, 0.005, False
-    while True:
-        pid, status, rusage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            child.returncode = os.waitstatus_to_exitcode(status)
-            return status, rusage, peak_vm_mb, timed_out
-        peak_vm_mb = max(peak_vm_mb, _peak_vm_mb(child.pid))
-        now = time.monotonic()
-        if not timed_out and now >= deadline:
-            timed_out = True
-            child.terminate()
-            deadline = now + KILL_GRACE_S
-        elif timed_out and now >= deadline:
-            child.kill()
-            deadline = math.inf
-        delay = min(delay * 2, POLL_MAX_S)
-        time.sleep(delay)
-
-
-def _peak_vm_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmPeak:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
 
 
 def _failure_reason(child: ChildOutcome, timeout_s: float, memory_mb: int) -> str:
@@ -279,6 +179,12 @@ def _mm_per_length_unit(step: bytes) -> float:
         elif named := NAMED_LENGTH.search(record[1]):
             factors.append(MM_PER_NAMED_UNIT.get(named[1].strip().upper(), 1.0))
     return max(factors, default=1.0)
+
+
+def preload():
+    """What the fork server imports before forking converters: all the time a cold child spent starting."""
+    import cascadio  # noqa: F401
+    import numpy  # noqa: F401
 
 
 def step_to_glb(step: bytes) -> bytes:

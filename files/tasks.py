@@ -11,6 +11,11 @@ def convert_revision(revision_id):
 
 
 @shared_task(ignore_result=True)
+def render_preview(revision_id):
+    conversion.revision_render_preview(revision_id, missing_only=True)
+
+
+@shared_task(ignore_result=True)
 def requeue_stalled_conversions():
     return conversion.conversions_requeue_stalled()
 

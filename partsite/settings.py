@@ -245,7 +245,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # tasks. A worker started without -Q consumes both; production runs one worker per queue.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = {"celery": {}, "conversions": {}}
-CELERY_TASK_ROUTES = {"files.tasks.convert_revision": {"queue": "conversions"}}
+CELERY_TASK_ROUTES = {
+    "files.tasks.convert_revision": {"queue": "conversions"},
+    "files.tasks.render_preview": {"queue": "conversions"},
+}
 # A conversion still `pending` after this long lost its message (the broker was down at
 # upload time, or restarted empty) and is queued again; claiming makes a double harmless.
 CONVERSION_PENDING_REQUEUE_MINUTES = envint("CONVERSION_PENDING_REQUEUE_MINUTES", 10)

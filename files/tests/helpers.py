@@ -3,7 +3,9 @@
 import urllib.request
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 
+from files.conversion import revision_convert
 from files.storage import object_keys
 
 
@@ -12,6 +14,15 @@ def post_file(client, part, content, filename="bracket.step", **fields):
         f"/api/parts/{part.pk}/revisions/", {"file": SimpleUploadedFile(filename, content), **fields},
         format="multipart",
     )
+
+
+def convert_now(revision_id):
+    """Run a conversion as the worker does, then the preview task it queues when it commits."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        revision = revision_convert(revision_id)
+    if revision is not None:
+        revision.refresh_from_db()
+    return revision
 
 
 def fetch(client, url, **headers):

@@ -32,9 +32,9 @@ def test_a_lead_sees_revisions_with_their_conversion_status(admin_client_for_lea
 
 
 def test_a_converted_revision_shows_its_preview_in_the_admin(admin_client_for_lead, revision):
-    from files.conversion import revision_convert
+    from files.tests.helpers import convert_now
 
-    converted = revision_convert(revision.pk)
+    converted = convert_now(revision.pk)
 
     page = admin_client_for_lead.get(f"/admin/files/revision/{revision.pk}/change/").content.decode()
     assert f'<img src="{converted.preview_url.replace("&", "&amp;")}"' in page

@@ -8,7 +8,7 @@ from django.utils import timezone
 from files import conversion
 from files.converter import NO_TRIANGLES
 from files.models import ConversionStatus, Revision
-from files.tasks import convert_revision, requeue_stalled_conversions
+from files.tasks import convert_revision, render_preview, requeue_stalled_conversions
 from files.tests.helpers import fetch, post_file, stored_keys
 from files.tests.samples import box_step
 from parts.tests.factories import make_part
@@ -62,15 +62,15 @@ def test_the_model_is_not_there_until_the_conversion_is_ready(as_fabricator):
 
 
 def test_a_failed_conversion_says_why_on_the_revision_and_the_model(converted, as_viewer, settings):
-    settings.CONVERSION_TIMEOUT_SECONDS = 0.01
+    settings.CONVERSION_TIMEOUT_SECONDS = 0.001
 
     revision = converted(box_step())
 
     assert revision["conversion_status"] == "failed"
-    assert revision["conversion_error"] == "timed out after 0.01 s"
+    assert revision["conversion_error"] == "timed out after 0.001 s"
     response = as_viewer.get(f"/api/revisions/{revision['id']}/model/")
     assert response.status_code == 409
-    assert response.json()["conversion_error"] == "timed out after 0.01 s"
+    assert response.json()["conversion_error"] == "timed out after 0.001 s"
     assert "timed out" in response.json()["detail"]
 
 
@@ -199,7 +199,7 @@ def test_a_conversion_left_pending_past_the_setting_is_queued_again_and_converte
 
 
 def test_a_lead_can_start_a_conversion_again(converted, as_lead, settings, django_capture_on_commit_callbacks):
-    settings.CONVERSION_TIMEOUT_SECONDS = 0.01
+    settings.CONVERSION_TIMEOUT_SECONDS = 0.001
     revision = converted(box_step())
     settings.CONVERSION_TIMEOUT_SECONDS = 60
 
@@ -267,6 +267,47 @@ def test_a_converted_revision_gets_a_png_preview_of_its_part(converted, as_viewe
     assert len({tuple(colour) for colour in image.reshape(-1, 3)}) > 3, "the part is drawn, shaded"
 
 
+def test_the_model_is_ready_before_its_preview_is_drawn(as_fabricator, django_capture_on_commit_callbacks):
+    revision = post_file(as_fabricator, make_part(), box_step()).json()
+
+    with django_capture_on_commit_callbacks() as queued:
+        conversion.revision_convert(revision["id"])
+    ready = as_fabricator.get(f"/api/revisions/{revision['id']}/").json()
+    for task in queued:
+        task()
+    drawn = as_fabricator.get(f"/api/revisions/{revision['id']}/").json()
+
+    assert (ready["conversion_status"], ready["model_url"] is not None, ready["preview_url"]) == ("ready", True, None)
+    assert (drawn["preview_url"] is not None, drawn["preview_error"]) == (True, "")
+
+
+def test_the_preview_task_draws_once_and_skips_revisions_it_cannot_draw(converted):
+    from files.tests.samples import pdf_bytes
+
+    drawn = Revision.objects.get(pk=converted(box_step())["id"])
+    waiting = Revision.objects.get(pk=converted(box_step(), part=make_part())["id"])
+    Revision.objects.filter(pk=waiting.pk).update(conversion_status=ConversionStatus.PENDING, preview_key="")
+    drawing = converted(pdf_bytes(), "drawing.pdf")
+    keys = stored_keys()
+
+    for revision_id in (drawn.pk, waiting.pk, drawing["id"], 999999):
+        render_preview.delay(revision_id)
+
+    assert Revision.objects.get(pk=drawn.pk).preview_key == drawn.preview_key
+    assert Revision.objects.get(pk=waiting.pk).preview_key == ""
+    assert stored_keys() == keys
+
+
+def test_the_preview_task_does_not_retry_a_preview_that_could_not_be_drawn(converted, settings):
+    settings.PREVIEW_MEMORY_MB = 64
+    revision = converted(box_step())
+    settings.PREVIEW_MEMORY_MB = 1024
+
+    render_preview.delay(revision["id"])
+
+    assert Revision.objects.get(pk=revision["id"]).preview_error == "drawing it ran out of memory (limit 64 MB)"
+
+
 def test_a_preview_that_cannot_be_drawn_leaves_the_model_ready(converted, as_viewer, settings):
     settings.PREVIEW_MEMORY_MB = 64
 
@@ -293,7 +334,7 @@ def test_a_new_conversion_replaces_the_old_preview(converted, as_lead, django_ca
 
 def test_a_failed_new_conversion_leaves_no_preview(converted, as_lead, settings, django_capture_on_commit_callbacks):
     revision = converted(box_step())
-    settings.CONVERSION_TIMEOUT_SECONDS = 0.01
+    settings.CONVERSION_TIMEOUT_SECONDS = 0.001
 
     with django_capture_on_commit_callbacks(execute=True):
         as_lead.post(f"/api/revisions/{revision['id']}/reconvert/")

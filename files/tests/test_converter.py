@@ -1,14 +1,23 @@
+import concurrent.futures
+import contextlib
 import json
 import multiprocessing
 import os
+import select
 import signal
 import struct
-import subprocess
+import threading
 import time
 
 import pytest
 
-from files.converter import NO_TRIANGLES, convert_step_to_glb, linear_tolerance_mm, model_size_mm
+from files import forkserver
+from files.converter import (
+    NO_TRIANGLES,
+    convert_step_to_glb,
+    linear_tolerance_mm,
+    model_size_mm,
+)
 from files.glb import glb_mesh_facts
 from files.tests import corpus
 
@@ -125,26 +134,98 @@ def test_a_failed_conversion_keeps_an_earlier_glb_untouched(tmp_path):
     assert glb_path.read_bytes() == b"the previous revision"
 
 
+def _children_of(pid):
+    children = []
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            if entry.isdigit() and _status_field(int(entry), "PPid") == str(pid):
+                children.append(int(entry))
+    return children
+
+
+def _status_field(pid, name):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(name + ":"):
+                return line.split()[1]
+    return ""
+
+
+def _is_running(pid):
+    """Whether pid still runs, after giving a killed process a few seconds to exit."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if _status_field(pid, "State") in ("Z", "X"):
+                return False
+        except FileNotFoundError:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_a_worker_interrupted_while_waiting_takes_the_converter_down(tmp_path, monkeypatch):
-    started = []
+    molex = corpus.real_file("kicad_molex_slimstack_2x40.step")
+    convert(corpus.real_file("cadquery_red_cube_blue_cyl.step"), tmp_path)  # the fork server is up
+    os.unlink(tmp_path / "model.glb")
+    server = forkserver._servers["files.converter", threading.get_ident()].process
+    converting = []
 
-    def recording_popen(*args, **kwargs):
-        started.append(real_popen(*args, **kwargs))
-        return started[-1]
-
-    def soft_time_limit(seconds):  # what Celery's SoftTimeLimitExceeded looks like here
+    def soft_time_limit(*args):  # what Celery's SoftTimeLimitExceeded looks like here
+        deadline = time.monotonic() + 30
+        while not converting and time.monotonic() < deadline:
+            converting.extend(_children_of(server.pid))
+            time.sleep(0.01)
         raise TimeoutError("soft time limit exceeded")
 
-    real_popen = subprocess.Popen
-    monkeypatch.setattr(subprocess, "Popen", recording_popen)
-    monkeypatch.setattr(time, "sleep", soft_time_limit)
-    molex = corpus.real_file("kicad_molex_slimstack_2x40.step")
+    monkeypatch.setattr(select, "select", soft_time_limit)
 
     with pytest.raises(TimeoutError):
         convert_step_to_glb(str(molex), str(tmp_path / "model.glb"))
 
-    assert started[0].returncode == -signal.SIGKILL
+    assert converting, "the fork server never forked the converter"
+    assert server.returncode == -signal.SIGKILL
+    assert not _is_running(converting[0])
     assert os.listdir(tmp_path) == []
+
+
+def test_a_fork_server_that_died_is_started_again(tmp_path):
+    convert(corpus.real_file("cadquery_red_cube_blue_cyl.step"), tmp_path)
+    server = forkserver._servers["files.converter", threading.get_ident()].process
+    server.kill()
+    server.wait()
+
+    result = convert(corpus.real_file("cadquery_red_cube_blue_cyl.step"), tmp_path)
+
+    assert (result.ok, result.triangles) == (True, 292)
+    assert forkserver._servers["files.converter", threading.get_ident()].process.pid != server.pid
+
+
+def test_a_crashing_conversion_leaves_the_fork_server_serving(tmp_path):
+    convert(corpus.real_file("cadquery_red_cube_blue_cyl.step"), tmp_path)
+    server = forkserver._servers["files.converter", threading.get_ident()].process
+
+    os.unlink(tmp_path / "model.glb")
+    crashed = convert(corpus.real_file("occt_as1_motor.step"), tmp_path, memory_mb=250)
+    again = convert(corpus.real_file("cadquery_red_cube_blue_cyl.step"), tmp_path)
+
+    assert crashed.error == "ran out of memory (limit 250 MB)"
+    assert (again.ok, forkserver._servers["files.converter", threading.get_ident()].process) == (True, server)
+    assert server.poll() is None
+
+
+def test_conversions_in_two_threads_each_get_their_own_result(tmp_path):
+    names = ["cadquery_red_cube_blue_cyl.step", "build123d_m6_screw.step"] * 2
+
+    def convert_one(index):
+        glb_path = tmp_path / f"{index}.glb"
+        result = convert_step_to_glb(str(corpus.real_file(names[index])), str(glb_path))
+        return result.ok, result.triangles, glb_mesh_facts(str(glb_path))[0]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as threads:
+        outcomes = list(threads.map(convert_one, range(len(names))))
+
+    assert [triangles for ok, triangles, stored in outcomes if ok and triangles == stored] == [292, 9396, 292, 9396]
 
 
 def _convert_in_a_daemon(step_path, glb_path, results):

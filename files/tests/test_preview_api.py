@@ -5,10 +5,10 @@ from django.urls import reverse
 
 from audit.models import FileAccess
 from conftest import client_for
-from files.conversion import revision_convert, revision_render_preview
+from files.conversion import revision_render_preview
 from files.models import Revision
 from files.storage import object_chunks
-from files.tests.helpers import post_file, stored_keys
+from files.tests.helpers import convert_now, post_file, stored_keys
 from files.tests.samples import box_step, pdf_bytes
 from parts.tests.factories import make_part
 
@@ -36,7 +36,7 @@ def as_roleless(roleless):
 def previewed(as_fabricator):
     """A converted revision, with the preview the conversion drew."""
     revision = upload(as_fabricator, make_part())
-    revision = revision_convert(revision.pk)
+    revision = convert_now(revision.pk)
     assert revision.has_preview, revision.preview_error
     return revision
 
@@ -131,7 +131,7 @@ def test_a_drawing_has_no_preview(as_viewer, as_fabricator):
 def test_a_preview_that_could_not_be_drawn_says_why(as_viewer, as_fabricator, settings):
     settings.PREVIEW_TIMEOUT_SECONDS = 0.01
     revision = upload(as_fabricator, make_part())
-    revision_convert(revision.pk)
+    convert_now(revision.pk)
 
     response = as_viewer.get(reverse("revision-preview", args=[revision.pk]))
 

@@ -5,9 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from files.conversion import revision_convert
 from files.models import Revision
-from files.tests.helpers import post_file, stored_keys
+from files.tests.helpers import convert_now, post_file, stored_keys
 from files.tests.samples import box_step, pdf_bytes
 from parts.tests.factories import make_part
 
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def converted(client, part, content=None, filename="bracket.step"):
     response = post_file(client, part, content or box_step(), filename)
     assert response.status_code == 201, response.json()
-    revision_convert(response.json()["id"])
+    convert_now(response.json()["id"])
     return Revision.objects.get(pk=response.json()["id"])
 
 
@@ -67,7 +66,7 @@ def test_drawings_and_revisions_not_converted_are_left_alone(as_fabricator, sett
     part = make_part()
     post_file(as_fabricator, part, pdf_bytes(), "drawing.pdf")
     post_file(as_fabricator, part, box_step())  # queued, never converted
-    settings.CONVERSION_TIMEOUT_SECONDS = 0.01
+    settings.CONVERSION_TIMEOUT_SECONDS = 0.001
     converted(as_fabricator, part, box_step(20, 10, 10))  # failed
 
     assert render_previews().strip() == "0 previews drawn, 0 failed."

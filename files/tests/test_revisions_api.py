@@ -11,9 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import client_for
-from files.conversion import revision_convert
 from files.models import Revision
-from files.tests.helpers import fetch, post_file, stored_keys
+from files.tests.helpers import convert_now, fetch, post_file, stored_keys
 from files.tests.samples import box_step, pdf_bytes, step_header
 from parts.lifecycle import Status
 from parts.models import Part
@@ -119,7 +118,7 @@ def test_a_bad_time_is_400_naming_the_field(as_viewer, field):
 def test_it_filters_by_schema_kind_and_conversion_status(as_fabricator, as_viewer):
     part = make_part()
     converted = upload(as_fabricator, part, box_step(), "converted.step")
-    revision_convert(converted["id"])
+    convert_now(converted["id"])
     upload(as_fabricator, part, ap203_step(), "legacy.step")
     upload(as_fabricator, part, pdf_bytes(), "drawing.pdf")
 
@@ -199,7 +198,7 @@ def test_deleting_a_converted_revision_removes_its_3d_model_too(
     as_lead, as_fabricator, django_capture_on_commit_callbacks
 ):
     revision = upload(as_fabricator, make_part(), box_step())
-    revision_convert(revision["id"])
+    convert_now(revision["id"])
     assert len(stored_keys()) == 3
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -381,7 +380,7 @@ def test_only_a_lead_may_delete_a_revision(request, as_fabricator, client_name, 
 @pytest.mark.parametrize("client_name,status", list(zip(CLIENTS, [200, 403, 403, 403, 401])))
 def test_only_a_lead_may_convert_a_revision_again(request, as_fabricator, client_name, status):
     revision = upload(as_fabricator, make_part(), box_step())
-    revision_convert(revision["id"])
+    convert_now(revision["id"])
     client = request.getfixturevalue(client_name)
 
     response = client.post(f"/api/revisions/{revision['id']}/reconvert/")
@@ -393,7 +392,7 @@ def test_only_a_lead_may_convert_a_revision_again(request, as_fabricator, client
 
 def test_a_reconverted_revision_waits_for_the_converter_again(as_lead, as_fabricator):
     revision = upload(as_fabricator, make_part(), box_step())
-    revision_convert(revision["id"])
+    convert_now(revision["id"])
 
     body = as_lead.post(f"/api/revisions/{revision['id']}/reconvert/").json()
 

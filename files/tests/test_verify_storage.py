@@ -8,11 +8,10 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from files.conversion import revision_convert
 from files.management.commands import verify_storage as verify_storage_command
 from files.models import Revision, Upload
 from files.storage import is_s3
-from files.tests.helpers import post_file, stored_keys
+from files.tests.helpers import convert_now, post_file, stored_keys
 from files.tests.samples import box_step, pdf_bytes
 from parts.tests.factories import make_part
 
@@ -63,7 +62,7 @@ def bracket(as_fabricator):
 
 def converted(part):
     """Convert the part's STEP revision to a 3D model, as the worker would."""
-    return revision_convert(Revision.objects.get(part=part, kind="step").pk)
+    return convert_now(Revision.objects.get(part=part, kind="step").pk)
 
 
 def test_it_verifies_every_file_and_model_when_all_is_well(bracket):

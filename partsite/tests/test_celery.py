@@ -1,8 +1,13 @@
-"""Celery's queues: conversions travel on a queue of their own, everything else on the default one."""
+"""Celery's queues: conversions and their previews travel on a queue of their own, everything else on the default one."""
 
 import pytest
 
-from files.tasks import convert_revision, expire_uploads, requeue_stalled_conversions
+from files.tasks import (
+    convert_revision,
+    expire_uploads,
+    render_preview,
+    requeue_stalled_conversions,
+)
 from partsite.celery import app
 
 
@@ -43,13 +48,16 @@ def _purge(*queues):
             connection.SimpleQueue(queue).clear()
 
 
-def test_conversions_wait_on_their_own_queue_and_other_tasks_on_the_default_one(broker):
+def test_conversions_and_previews_wait_on_their_own_queue_and_other_tasks_on_the_default_one(broker):
     convert_revision.delay(1)
+    render_preview.delay(1)
     convert_revision.delay(2)
     requeue_stalled_conversions.delay()
     expire_uploads.delay()
 
-    assert _waiting("conversions") == ["files.tasks.convert_revision"] * 2
+    assert _waiting("conversions") == [
+        "files.tasks.convert_revision", "files.tasks.render_preview", "files.tasks.convert_revision",
+    ]
     assert _waiting("celery") == ["files.tasks.requeue_stalled_conversions", "files.tasks.expire_uploads"]
 
 
