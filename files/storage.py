@@ -176,6 +176,14 @@ def object_chunks(key, start=0, length=None):
             yield chunk
 
 
+def object_open(key):
+    """The object as an open binary file, on local disk only: what a FileResponse sends with sendfile().
+
+    Raises FileNotFoundError when the object is not there.
+    """
+    return open(_storage().path(key), "rb")
+
+
 def object_digest(key):
     digest = Digest()
     for chunk in object_chunks(key):
