@@ -146,6 +146,18 @@ def explain(findings):
             finding.why = next((why for start, why in EXPLANATIONS.items() if finding.measure.startswith(start)), "")
 
 
+def missed_lines(missed):
+    """One bullet per explanation: the findings that share one are named together, in their order."""
+    by_why = {}
+    for finding in missed:
+        by_why.setdefault(finding.why or "not explained yet.", []).append(finding.measure)
+    return [f"- {_and(['**' + measure + '**' for measure in measures])}: {why}" for why, measures in by_why.items()]
+
+
+def _and(items):
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def markdown_table(header, rows, numeric=()):
     """A markdown table whose columns line up in a terminal too."""
     rows = [[str(cell) for cell in row] for row in rows]
@@ -248,7 +260,7 @@ def main():
     missed = [finding for finding in findings if finding.met is False]
     if missed:
         lines += ["## Targets missed, why, and what would close them", ""]
-        lines += [f"- **{finding.measure}**: {finding.why or 'not explained yet.'}" for finding in missed]
+        lines += missed_lines(missed)
         lines.append("")
     for section in sections:
         lines += [f"## {section.title}", ""]
