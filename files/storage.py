@@ -14,6 +14,7 @@ import io
 import math
 import shutil
 import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.files import File
 from django.core.files.storage import storages
+from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -118,6 +120,9 @@ class _DigestingReader(io.RawIOBase):
 
 def object_save(key, content):
     """Store a file object (with read() or chunks()) under exactly this key."""
+    if isinstance(content, StreamedToS3):
+        content.complete(key)
+        return
     if is_s3() and hasattr(content, "temporary_file_path"):
         _s3_save_spooled(key, content)
         return
@@ -138,6 +143,94 @@ def _s3_save_spooled(key, spooled):
         spooled.temporary_file_path(), ExtraArgs=storage._get_write_parameters(key, spooled),
         Config=storage.transfer_config,
     )
+
+
+class S3PartsWriter:
+    """An S3 multipart upload fed while a request body arrives, so receiving and sending overlap.
+
+    Each `part_size` bytes written become a part, sent by a background thread while the next
+    one fills; at most IN_FLIGHT parts are being sent, and writing waits for one of them to
+    finish before it hands over another, so memory stays at a few parts whatever the file's
+    size. Nothing is visible in the bucket until complete(); abort() drops every part sent.
+    """
+
+    IN_FLIGHT = 2
+
+    def __init__(self, key, *, content_type, part_size):
+        self.key, self.part_size, self.closed = key, part_size, False
+        parameters = _storage()._get_write_parameters(key, UploadedFile(content_type=content_type))
+        self.upload_id = _client().create_multipart_upload(Bucket=_bucket(), Key=key, **parameters)["UploadId"]
+        self._buffer = bytearray()
+        self._parts = []  # futures of {"PartNumber": n, "ETag": ...}, in order
+        self._senders = ThreadPoolExecutor(max_workers=self.IN_FLIGHT, thread_name_prefix="s3-part")
+
+    def write(self, data):
+        self._buffer += data
+        while len(self._buffer) >= self.part_size:
+            self._send(bytes(self._buffer[: self.part_size]))
+            del self._buffer[: self.part_size]
+
+    def flush(self):
+        """Send what is left as the last part (the only one that may be shorter, or empty)."""
+        if self._buffer or not self._parts:
+            self._send(bytes(self._buffer))
+            self._buffer.clear()
+
+    def complete(self):
+        self.flush()
+        parts = [sent.result() for sent in self._parts]
+        self._senders.shutdown()
+        _client().complete_multipart_upload(
+            Bucket=_bucket(), Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": parts}
+        )
+        self.closed = True
+
+    def abort(self):
+        """Drop the parts sent and the multipart upload; nothing of it stays in the bucket."""
+        if self.closed:
+            return
+        self.closed = True
+        self._buffer.clear()
+        self._senders.shutdown(wait=True, cancel_futures=True)  # a part still on its way would outlive an abort
+        try:
+            _client().abort_multipart_upload(Bucket=_bucket(), Key=self.key, UploadId=self.upload_id)
+        except _client().exceptions.NoSuchUpload:
+            pass
+
+    def _send(self, body):
+        sending = [sent for sent in self._parts if not sent.done()]
+        if len(sending) >= self.IN_FLIGHT:
+            wait(sending, return_when=FIRST_COMPLETED)
+        for sent in self._parts:
+            if sent.done():
+                sent.result()  # a part that failed stops the upload here
+        self._parts.append(self._senders.submit(self._upload_part, len(self._parts) + 1, body))
+
+    def _upload_part(self, number, body):
+        response = _client().upload_part(
+            Bucket=_bucket(), Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body
+        )
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
+
+class StreamedToS3(UploadedFile):
+    """A file whose bytes already sit in the parts of an S3 multipart upload; storing it completes that."""
+
+    def __init__(self, writer, *, name, content_type, size, charset=None, content_type_extra=None):
+        super().__init__(None, name, content_type, size, charset, content_type_extra)
+        self.writer = writer
+
+    @property
+    def storage_key(self):
+        return self.writer.key
+
+    def complete(self, key):
+        if key != self.writer.key:
+            raise StorageError(f"Storage refused the key {key}.")
+        self.writer.complete()
+
+    def discard(self):
+        self.writer.abort()
 
 
 def object_save_digesting(key, chunks):
