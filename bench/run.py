@@ -319,7 +319,7 @@ def run_transfers(site, storage, files, rows, direct):
         row, revision = measured(site, storage, "upload, simple", size_mb,
                                  lambda: upload_simple(site, path, site.new_part()))
         check(revision["sha256"] == sha256, "the simple upload stored other bytes")
-        row.note = "spooled to disk, then " + ("sent to S3" if storage == "s3" else "moved into place")
+        row.note = "sent to S3 in parts as it arrived" if storage == "s3" else "spooled to disk, then moved into place"
         rows.append(row)
         simple = row
         row, (revision, upload) = measured(site, storage, "upload, direct parts", size_mb,
@@ -334,13 +334,19 @@ def run_transfers(site, storage, files, rows, direct):
     check(site.http.drain("GET", url) == (largest["size"], largest["sha256"]), "the download differs from the upload")
     row, (size, _) = measured(
         site, storage, "download", size_mb, lambda: site.http.drain("GET", url, digest=False),
-        "a 302 to a presigned S3 URL" if storage == "s3" else "streamed by the worker",
+        "a 302 to a presigned S3 URL" if storage == "s3" else "the open file, sent by gunicorn with sendfile()",
     )
     rows.append(row)
     download = row
 
     put_seconds = timed(lambda: direct.put(path))
     rows.append(Row(storage, "reference: direct write", size_mb, put_seconds, 0, 0, direct.put_how))
+    if hasattr(direct, "copy"):
+        direct.delete()
+        copy_seconds = timed(lambda: direct.copy(path))
+        rows.append(Row(storage, "reference: page-cache copy", size_mb, copy_seconds, 0, 0, direct.copy_how))
+        print(f"  {storage:<5} {'reference: page-cache copy':<22} {size_mb:>6.0f} MB {copy_seconds:>7.2f} s "
+              f"{size_mb / copy_seconds:>7.1f} MB/s   ({direct.copy_how})", flush=True)
     get_seconds = timed(direct.get)
     rows.append(Row(storage, "reference: direct read", size_mb, get_seconds, 0, 0, direct.get_how))
     direct.delete()
@@ -376,16 +382,61 @@ def timed(action):
 
 
 class LocalDirect:
-    """The reference on local disk: the same bytes written into, and read from, the storage folder."""
+    """The reference on local disk: the same bytes PUT over HTTP into, and read from, the storage folder.
 
-    put_how = "copied into the storage folder, 1 MiB at a time"
+    Local disk has no PUT, so the put is one to bench/put_server.py: a WSGI app under
+    gunicorn with Partsite's settings that only writes the body into the storage folder, 1 MiB
+    at a time, from the same client as the simple upload. The second reference, a plain copy
+    into the folder through the page cache, is what the disk itself takes (no HTTP at all).
+    """
+
+    put_how = "an HTTP PUT to a minimal server writing into the storage folder"
+    copy_how = "copied into the storage folder, 1 MiB at a time (no HTTP)"
     get_how = "read from the storage folder, 1 MiB at a time"
 
-    def __init__(self, media_root):
-        self.path = Path(media_root) / "revisions" / f"direct-{uuid.uuid4().hex}.step"
+    def __init__(self, media_root, data_dir):
+        self.folder = Path(media_root) / "revisions"
+        self.path = self.folder / f"direct-{uuid.uuid4().hex}.step"
+        self.data_dir = Path(data_dir)
+
+    def __enter__(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        env = {**os.environ, "BENCH_PUT_ROOT": str(self.folder), "BIND": f"127.0.0.1:{self.port}",
+               "WEB_WORKERS": "1"}
+        self.log = open(self.data_dir / "put-server.log", "wb")
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "bench.put_server:app", "--config", "python:partsite.gunicorn"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self.http = Http(f"http://127.0.0.1:{self.port}")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response, connection = self.http.call("GET", "/")
+                response.read()
+                connection.close()
+                return self
+            except (OSError, RuntimeError):
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise SystemExit("bench/put_server.py did not start") from None
+                time.sleep(0.2)
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
 
     def put(self, source):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        response, connection = self.http.call(
+            "PUT", f"/{self.path.name}", file_chunks(source),
+            {"Content-Length": str(source.stat().st_size), "Content-Type": "application/octet-stream"},
+            expect=(201,),
+        )
+        response.read()
+        connection.close()
+
+    def copy(self, source):
         with open(self.path, "wb") as out:
             for chunk in file_chunks(source):
                 out.write(chunk)
@@ -513,8 +564,9 @@ def main():
             files[size_mb] = (path, generate_step(path, size_mb))
 
         print("Local disk (gunicorn, 1 worker):", flush=True)
-        with Site(scratch / "local", max_upload_mb=max_upload_mb) as site:
-            findings += run_transfers(site, "local", files, rows, LocalDirect(site.data_dir / "media"))
+        with (Site(scratch / "local", max_upload_mb=max_upload_mb) as site,
+              LocalDirect(site.data_dir / "media", site.data_dir) as direct):
+            findings += run_transfers(site, "local", files, rows, direct)
         if WITH_S3:
             print("S3 (moto's server; gunicorn, 1 worker):", flush=True)
             with MotoServer() as moto, Site(scratch / "s3", moto.env(), max_upload_mb=max_upload_mb) as site:

@@ -149,9 +149,11 @@ class S3PartsWriter:
     """An S3 multipart upload fed while a request body arrives, so receiving and sending overlap.
 
     Each `part_size` bytes written become a part, sent by a background thread while the next
-    one fills; at most IN_FLIGHT parts are being sent, and writing waits for one of them to
-    finish before it hands over another, so memory stays at a few parts whatever the file's
-    size. Nothing is visible in the bucket until complete(); abort() drops every part sent.
+    one fills. The parts are filled in IN_FLIGHT + 1 buffers made once and used again, and
+    writing waits for a buffer whose part has gone: memory stays at those few buffers,
+    whatever the file's size (new 8 MiB blocks for every part would leave glibc's heap
+    holding several of them). Nothing is visible in the bucket until complete(); abort()
+    drops every part sent.
     """
 
     IN_FLIGHT = 2
@@ -160,21 +162,25 @@ class S3PartsWriter:
         self.key, self.part_size, self.closed = key, part_size, False
         parameters = _storage()._get_write_parameters(key, UploadedFile(content_type=content_type))
         self.upload_id = _client().create_multipart_upload(Bucket=_bucket(), Key=key, **parameters)["UploadId"]
-        self._buffer = bytearray()
+        self._free = [bytearray(part_size) for _ in range(self.IN_FLIGHT + 1)]
+        self._buffer, self._filled = self._free.pop(), 0
         self._parts = []  # futures of {"PartNumber": n, "ETag": ...}, in order
         self._senders = ThreadPoolExecutor(max_workers=self.IN_FLIGHT, thread_name_prefix="s3-part")
 
     def write(self, data):
-        self._buffer += data
-        while len(self._buffer) >= self.part_size:
-            self._send(bytes(self._buffer[: self.part_size]))
-            del self._buffer[: self.part_size]
+        data = memoryview(data)
+        while data:
+            taken = min(len(data), self.part_size - self._filled)
+            self._buffer[self._filled : self._filled + taken] = data[:taken]
+            self._filled += taken
+            data = data[taken:]
+            if self._filled == self.part_size:
+                self._send(self._buffer)
 
     def flush(self):
         """Send what is left as the last part (the only one that may be shorter, or empty)."""
-        if self._buffer or not self._parts:
-            self._send(bytes(self._buffer))
-            self._buffer.clear()
+        if self._filled or not self._parts:
+            self._send(bytes(memoryview(self._buffer)[: self._filled]))
 
     def complete(self):
         self.flush()
@@ -190,7 +196,6 @@ class S3PartsWriter:
         if self.closed:
             return
         self.closed = True
-        self._buffer.clear()
         self._senders.shutdown(wait=True, cancel_futures=True)  # a part still on its way would outlive an abort
         try:
             _client().abort_multipart_upload(Bucket=_bucket(), Key=self.key, UploadId=self.upload_id)
@@ -198,13 +203,23 @@ class S3PartsWriter:
             pass
 
     def _send(self, body):
-        sending = [sent for sent in self._parts if not sent.done()]
-        if len(sending) >= self.IN_FLIGHT:
-            wait(sending, return_when=FIRST_COMPLETED)
         for sent in self._parts:
             if sent.done():
                 sent.result()  # a part that failed stops the upload here
-        self._parts.append(self._senders.submit(self._upload_part, len(self._parts) + 1, body))
+        self._parts.append(self._senders.submit(self._send_and_free, len(self._parts) + 1, body))
+        while not self._free:  # every buffer is on its way: wait for one to come back
+            wait([sent for sent in self._parts if not sent.done()], return_when=FIRST_COMPLETED)
+            for sent in self._parts:
+                if sent.done():
+                    sent.result()
+        self._buffer, self._filled = self._free.pop(), 0
+
+    def _send_and_free(self, number, body):
+        try:
+            return self._upload_part(number, body)
+        finally:
+            if isinstance(body, bytearray):
+                self._free.append(body)
 
     def _upload_part(self, number, body):
         response = _client().upload_part(
