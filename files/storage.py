@@ -13,6 +13,7 @@ import hashlib
 import io
 import math
 import shutil
+import tempfile
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -149,11 +150,11 @@ class S3PartsWriter:
     """An S3 multipart upload fed while a request body arrives, so receiving and sending overlap.
 
     Each `part_size` bytes written become a part, sent by a background thread while the next
-    one fills. The parts are filled in IN_FLIGHT + 1 buffers made once and used again, and
-    writing waits for a buffer whose part has gone: memory stays at those few buffers,
-    whatever the file's size (new 8 MiB blocks for every part would leave glibc's heap
-    holding several of them). Nothing is visible in the bucket until complete(); abort()
-    drops every part sent.
+    one fills. A part waits in a temporary file (FILE_UPLOAD_TEMP_DIR), not in memory: parts
+    held as 8 MiB buffers cost the web worker 25 MB more at its peak (bench/RESULTS.md), and
+    botocore streams a file body from disk. At most IN_FLIGHT parts are on their way while
+    the next fills; writing waits for one of them otherwise. Nothing is visible in the
+    bucket until complete(); abort() drops every part sent.
     """
 
     IN_FLIGHT = 2
@@ -162,30 +163,34 @@ class S3PartsWriter:
         self.key, self.part_size, self.closed = key, part_size, False
         parameters = _storage()._get_write_parameters(key, UploadedFile(content_type=content_type))
         self.upload_id = _client().create_multipart_upload(Bucket=_bucket(), Key=key, **parameters)["UploadId"]
-        self._free = [bytearray(part_size) for _ in range(self.IN_FLIGHT + 1)]
-        self._buffer, self._filled = self._free.pop(), 0
+        self._part, self._filled = self._new_part(), 0
         self._parts = []  # futures of {"PartNumber": n, "ETag": ...}, in order
         self._senders = ThreadPoolExecutor(max_workers=self.IN_FLIGHT, thread_name_prefix="s3-part")
+
+    @staticmethod
+    def _new_part():
+        return tempfile.TemporaryFile(prefix="part-", dir=settings.FILE_UPLOAD_TEMP_DIR)
 
     def write(self, data):
         data = memoryview(data)
         while data:
             taken = min(len(data), self.part_size - self._filled)
-            self._buffer[self._filled : self._filled + taken] = data[:taken]
+            self._part.write(data[:taken])
             self._filled += taken
             data = data[taken:]
             if self._filled == self.part_size:
-                self._send(self._buffer)
+                self._send()
 
     def flush(self):
         """Send what is left as the last part (the only one that may be shorter, or empty)."""
         if self._filled or not self._parts:
-            self._send(bytes(memoryview(self._buffer)[: self._filled]))
+            self._send()
 
     def complete(self):
         self.flush()
         parts = [sent.result() for sent in self._parts]
         self._senders.shutdown()
+        self._part.close()
         _client().complete_multipart_upload(
             Bucket=_bucket(), Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": parts}
         )
@@ -197,29 +202,26 @@ class S3PartsWriter:
             return
         self.closed = True
         self._senders.shutdown(wait=True, cancel_futures=True)  # a part still on its way would outlive an abort
+        self._part.close()
         try:
             _client().abort_multipart_upload(Bucket=_bucket(), Key=self.key, UploadId=self.upload_id)
         except _client().exceptions.NoSuchUpload:
             pass
 
-    def _send(self, body):
+    def _send(self):
+        self._part.flush()
+        self._part.seek(0)
+        self._parts.append(self._senders.submit(self._send_and_close, len(self._parts) + 1, self._part))
+        self._part, self._filled = self._new_part(), 0
+        while len(sending := [sent for sent in self._parts if not sent.done()]) > self.IN_FLIGHT:
+            wait(sending, return_when=FIRST_COMPLETED)
         for sent in self._parts:
             if sent.done():
                 sent.result()  # a part that failed stops the upload here
-        self._parts.append(self._senders.submit(self._send_and_free, len(self._parts) + 1, body))
-        while not self._free:  # every buffer is on its way: wait for one to come back
-            wait([sent for sent in self._parts if not sent.done()], return_when=FIRST_COMPLETED)
-            for sent in self._parts:
-                if sent.done():
-                    sent.result()
-        self._buffer, self._filled = self._free.pop(), 0
 
-    def _send_and_free(self, number, body):
-        try:
-            return self._upload_part(number, body)
-        finally:
-            if isinstance(body, bytearray):
-                self._free.append(body)
+    def _send_and_close(self, number, part):
+        with part:
+            return self._upload_part(number, part)
 
     def _upload_part(self, number, body):
         response = _client().upload_part(

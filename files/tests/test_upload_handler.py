@@ -6,6 +6,7 @@ object and no multipart upload of it.
 
 import hashlib
 import io
+import os
 import uuid
 
 import boto3
@@ -50,7 +51,7 @@ def sent_parts(monkeypatch):
     upload_part = S3PartsWriter._upload_part
 
     def recorded(writer, number, body):
-        sizes.append((number, len(body)))
+        sizes.append((number, os.fstat(body.fileno()).st_size))
         return upload_part(writer, number, body)
 
     monkeypatch.setattr(S3PartsWriter, "_upload_part", recorded)
