@@ -6,6 +6,8 @@ worker, as the benchmark runs Partsite) that writes the request body, 1 MiB at a
 a file of the name in the URL in BENCH_PUT_ROOT (the storage folder's revisions/). Against
 it the simple upload pays only for what Partsite does beyond receiving and writing the
 bytes: parsing the multipart body, hashing, checking, moving the file into place.
+A GET of a file there sends it back through gunicorn's file wrapper (sendfile()): the
+least a server can do for a download, over the same loopback socket as Partsite's.
 
     BENCH_PUT_ROOT=/tmp/x BIND=127.0.0.1:8001 gunicorn bench.put_server:app -c python:partsite.gunicorn
 """
@@ -17,10 +19,14 @@ CHUNK_BYTES = 1024 * 1024
 
 
 def app(environ, start_response):
+    target = Path(os.environ["BENCH_PUT_ROOT"]) / Path(environ["PATH_INFO"]).name
+    if environ["REQUEST_METHOD"] == "GET" and target.is_file():  # the file back, as gunicorn sends files
+        start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                  ("Content-Length", str(target.stat().st_size))])
+        return environ["wsgi.file_wrapper"](open(target, "rb"), CHUNK_BYTES)
     if environ["REQUEST_METHOD"] != "PUT":  # anything else: "up and running"
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
         return [b"ok\n"]
-    target = Path(os.environ["BENCH_PUT_ROOT"]) / Path(environ["PATH_INFO"]).name
     left = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"]
     with open(target, "wb") as out:
