@@ -374,7 +374,7 @@ def run_transfers(site, storage, files, rows, direct):
             f"{size_mb / second_get_seconds:.0f} MB/s ({direct.second_get_how})",
             second_get_seconds / download.seconds,
         ))
-    return beside + [
+    return [
         Finding(
             f"Upload {size_mb} MB STEP, simple path, {storage}", f"{simple.rate:.0f} MB/s",
             f"{size_mb / put_seconds:.0f} MB/s ({direct.put_how})", upload_ratio, f">= {UPLOAD_RATIO_TARGET}",
@@ -389,7 +389,7 @@ def run_transfers(site, storage, files, rows, direct):
             f"{size_mb / get_seconds:.0f} MB/s ({direct.get_how})", download_ratio, f">= {DOWNLOAD_RATIO_TARGET}",
             download_ratio >= DOWNLOAD_RATIO_TARGET,
         ),
-    ]
+    ] + beside
 
 
 def timed(action):
