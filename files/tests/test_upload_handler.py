@@ -14,9 +14,9 @@ import pytest
 from django.db import IntegrityError
 
 from files.storage import S3PartsWriter
-from files.upload_handler import S3StreamingUploadHandler
 from files.tests.helpers import fetch, post_file
 from files.tests.samples import box_step, pdf_bytes
+from files.upload_handler import S3StreamingUploadHandler
 from parts.lifecycle import Status
 from parts.models import PartEvent
 from parts.tests.factories import make_part
