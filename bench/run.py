@@ -319,7 +319,7 @@ def run_transfers(site, storage, files, rows, direct):
         row, revision = measured(site, storage, "upload, simple", size_mb,
                                  lambda: upload_simple(site, path, site.new_part()))
         check(revision["sha256"] == sha256, "the simple upload stored other bytes")
-        row.note = "spooled to disk, then " + ("sent to S3" if storage == "s3" else "moved into place")
+        row.note = "sent to S3 in parts as it arrived" if storage == "s3" else "spooled to disk, then moved into place"
         rows.append(row)
         simple = row
         row, (revision, upload) = measured(site, storage, "upload, direct parts", size_mb,
@@ -334,15 +334,26 @@ def run_transfers(site, storage, files, rows, direct):
     check(site.http.drain("GET", url) == (largest["size"], largest["sha256"]), "the download differs from the upload")
     row, (size, _) = measured(
         site, storage, "download", size_mb, lambda: site.http.drain("GET", url, digest=False),
-        "a 302 to a presigned S3 URL" if storage == "s3" else "streamed by the worker",
+        "a 302 to a presigned S3 URL" if storage == "s3" else "the open file, sent by gunicorn with sendfile()",
     )
     rows.append(row)
     download = row
 
     put_seconds = timed(lambda: direct.put(path))
     rows.append(Row(storage, "reference: direct write", size_mb, put_seconds, 0, 0, direct.put_how))
+    second = "reference: page-cache copy" if storage == "local" else "reference: multipart write"
+    direct.delete()
+    copy_seconds = timed(lambda: direct.copy(path))
+    rows.append(Row(storage, second, size_mb, copy_seconds, 0, 0, direct.copy_how))
+    print(f"  {storage:<5} {second:<22} {size_mb:>6.0f} MB {copy_seconds:>7.2f} s "
+          f"{size_mb / copy_seconds:>7.1f} MB/s   ({direct.copy_how})", flush=True)
     get_seconds = timed(direct.get)
     rows.append(Row(storage, "reference: direct read", size_mb, get_seconds, 0, 0, direct.get_how))
+    if hasattr(direct, "second_get"):
+        second_get_seconds = timed(direct.second_get)
+        rows.append(Row(storage, "reference: HTTP GET", size_mb, second_get_seconds, 0, 0, direct.second_get_how))
+        print(f"  {storage:<5} {'reference: HTTP GET':<22} {size_mb:>6.0f} MB {second_get_seconds:>7.2f} s "
+              f"{size_mb / second_get_seconds:>7.1f} MB/s   ({direct.second_get_how})", flush=True)
     direct.delete()
     print(f"  {storage:<5} {'reference: direct write':<22} {size_mb:>6.0f} MB {put_seconds:>7.2f} s "
           f"{size_mb / put_seconds:>7.1f} MB/s   ({direct.put_how})", flush=True)
@@ -351,6 +362,18 @@ def run_transfers(site, storage, files, rows, direct):
 
     upload_ratio = put_seconds / simple.seconds
     download_ratio = get_seconds / download.seconds
+    beside = [
+        Finding(
+            f"Upload {size_mb} MB STEP, simple path, {storage}, beside the second reference", f"{simple.rate:.0f} MB/s",
+            f"{size_mb / copy_seconds:.0f} MB/s ({direct.copy_how})", copy_seconds / simple.seconds,
+        ),
+    ]
+    if hasattr(direct, "second_get"):
+        beside.append(Finding(
+            f"Download {size_mb} MB through Partsite, {storage}, beside an HTTP GET", f"{download.rate:.0f} MB/s",
+            f"{size_mb / second_get_seconds:.0f} MB/s ({direct.second_get_how})",
+            second_get_seconds / download.seconds,
+        ))
     return [
         Finding(
             f"Upload {size_mb} MB STEP, simple path, {storage}", f"{simple.rate:.0f} MB/s",
@@ -366,7 +389,7 @@ def run_transfers(site, storage, files, rows, direct):
             f"{size_mb / get_seconds:.0f} MB/s ({direct.get_how})", download_ratio, f">= {DOWNLOAD_RATIO_TARGET}",
             download_ratio >= DOWNLOAD_RATIO_TARGET,
         ),
-    ]
+    ] + beside
 
 
 def timed(action):
@@ -376,16 +399,61 @@ def timed(action):
 
 
 class LocalDirect:
-    """The reference on local disk: the same bytes written into, and read from, the storage folder."""
+    """The reference on local disk: the same bytes PUT over HTTP into, and read from, the storage folder.
 
-    put_how = "copied into the storage folder, 1 MiB at a time"
+    Local disk has no PUT, so the put is one to bench/put_server.py: a WSGI app under
+    gunicorn with Partsite's settings that only writes the body into the storage folder, 1 MiB
+    at a time, from the same client as the simple upload. The second reference, a plain copy
+    into the folder through the page cache, is what the disk itself takes (no HTTP at all).
+    """
+
+    put_how = "an HTTP PUT to a minimal server writing into the storage folder"
+    copy_how = "copied into the storage folder, 1 MiB at a time (no HTTP)"
     get_how = "read from the storage folder, 1 MiB at a time"
 
-    def __init__(self, media_root):
-        self.path = Path(media_root) / "revisions" / f"direct-{uuid.uuid4().hex}.step"
+    def __init__(self, media_root, data_dir):
+        self.folder = Path(media_root) / "revisions"
+        self.path = self.folder / f"direct-{uuid.uuid4().hex}.step"
+        self.data_dir = Path(data_dir)
+
+    def __enter__(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        env = {**os.environ, "BENCH_PUT_ROOT": str(self.folder), "BIND": f"127.0.0.1:{self.port}",
+               "WEB_WORKERS": "1"}
+        self.log = open(self.data_dir / "put-server.log", "wb")
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "bench.put_server:app", "--config", "python:partsite.gunicorn"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self.http = Http(f"http://127.0.0.1:{self.port}")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response, connection = self.http.call("GET", "/")
+                response.read()
+                connection.close()
+                return self
+            except (OSError, RuntimeError):
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise SystemExit("bench/put_server.py did not start") from None
+                time.sleep(0.2)
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
 
     def put(self, source):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        response, connection = self.http.call(
+            "PUT", f"/{self.path.name}", file_chunks(source),
+            {"Content-Length": str(source.stat().st_size), "Content-Type": "application/octet-stream"},
+            expect=(201,),
+        )
+        response.read()
+        connection.close()
+
+    def copy(self, source):
         with open(self.path, "wb") as out:
             for chunk in file_chunks(source):
                 out.write(chunk)
@@ -395,6 +463,11 @@ class LocalDirect:
             while stored.read(READ_BYTES):
                 pass
 
+    second_get_how = "an HTTP GET from the minimal server (sendfile())"
+
+    def second_get(self):
+        self.http.drain("GET", f"/{self.path.name}", digest=False)
+
     def delete(self):
         self.path.unlink()
 
@@ -403,6 +476,7 @@ class S3Direct:
     """The reference on S3: one PUT of the same bytes with boto3, and one GET of them."""
 
     put_how = "one PUT with boto3"
+    copy_how = "a multipart upload with boto3 (upload_file, 8 MiB parts)"
     get_how = "one GET with boto3, 1 MiB at a time"
 
     def __init__(self, moto):
@@ -415,6 +489,13 @@ class S3Direct:
     def put(self, source):
         with open(source, "rb") as body:
             self.client.put_object(Bucket=self.bucket, Key=self.key, Body=body)
+
+    def copy(self, source):
+        """The same bytes as an S3 multipart upload: 8 MiB parts, two at a time, as the simple path sends them."""
+        from boto3.s3.transfer import TransferConfig
+
+        self.client.upload_file(str(source), self.bucket, self.key,
+                                Config=TransferConfig(multipart_chunksize=8 * MIB, max_concurrency=2))
 
     def get(self):
         body = self.client.get_object(Bucket=self.bucket, Key=self.key)["Body"]
@@ -513,8 +594,9 @@ def main():
             files[size_mb] = (path, generate_step(path, size_mb))
 
         print("Local disk (gunicorn, 1 worker):", flush=True)
-        with Site(scratch / "local", max_upload_mb=max_upload_mb) as site:
-            findings += run_transfers(site, "local", files, rows, LocalDirect(site.data_dir / "media"))
+        with (Site(scratch / "local", max_upload_mb=max_upload_mb) as site,
+              LocalDirect(site.data_dir / "media", site.data_dir) as direct):
+            findings += run_transfers(site, "local", files, rows, direct)
         if WITH_S3:
             print("S3 (moto's server; gunicorn, 1 worker):", flush=True)
             with MotoServer() as moto, Site(scratch / "s3", moto.env(), max_upload_mb=max_upload_mb) as site:

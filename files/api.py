@@ -19,8 +19,8 @@ from files.serializers import (
     UploadSerializer,
     UploadStartSerializer,
 )
-from files.storage import direct_uploads
-from files.upload_handler import DigestingUploadHandler
+from files.storage import direct_uploads, is_s3
+from files.upload_handler import DigestingUploadHandler, S3StreamingUploadHandler
 from partsite.errors import Conflict
 from parts.models import Part
 
@@ -42,9 +42,20 @@ class PartRevisionsView(generics.ListAPIView):
     filterset_class = RevisionFilter
 
     def initialize_request(self, request, *args, **kwargs):
-        # Before anything reads the body: spool the file to disk, digesting it as it comes.
-        request.upload_handlers = [DigestingUploadHandler(request)]
+        # Before anything reads the body: digest the file as it comes, and spool it to disk, or
+        # on S3 send it to the bucket in parts meanwhile.
+        self.upload_handler = S3StreamingUploadHandler(request) if is_s3() else DigestingUploadHandler(request)
+        request.upload_handlers = [self.upload_handler]
         return super().initialize_request(request, *args, **kwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # Whatever went wrong (a refused file, a duplicate, a client gone, a database error),
+            # parts streamed to S3 and not made a revision are aborted: nothing stays half-written.
+            if isinstance(getattr(self, "upload_handler", None), S3StreamingUploadHandler):
+                self.upload_handler.discard()
 
     def get_part(self):
         return get_object_or_404(Part, pk=self.kwargs["part_pk"])

@@ -88,7 +88,8 @@ def revision_upload(*, part, actor, uploaded_file, description="", kind=None):
     check_size(digest.size)
     header = check_content(kind, digest.head, uploaded_file.name)
     check_not_a_revision_yet(part, digest.sha256)
-    key = new_revision_key(kind)
+    # A file streamed to S3 as it arrived already has its key (files/upload_handler.py).
+    key = getattr(uploaded_file, "storage_key", None) or new_revision_key(kind)
     object_save(key, uploaded_file)
     return _revision_record(
         part=part, actor=actor, kind=kind, key=key, filename=uploaded_file.name, description=description,

@@ -1,9 +1,12 @@
 """Downloading revisions: exact bytes, byte ranges, presigned links, and a record of who fetched what."""
 
 import hashlib
+import os
 from urllib.parse import parse_qs, urlsplit
+from wsgiref.util import FileWrapper as WsgirefFileWrapper
 
 import pytest
+from gunicorn.http.wsgi import FileWrapper
 
 from audit.models import FileAccess
 from files.tests.helpers import fetch, post_file
@@ -146,3 +149,81 @@ def test_a_download_fetched_in_pieces_is_recorded_once(as_viewer, revision):
         download(as_viewer, revision, HTTP_RANGE=f"bytes={first}-{first + 99_999}")
 
     assert FileAccess.objects.count() == 1
+
+
+def stored_path(revision):
+    from django.core.files.storage import default_storage
+
+    from files.models import Revision
+
+    return default_storage.path(Revision.objects.get(pk=revision["id"]).storage_key)
+
+
+def served_by_a_wsgi_server(viewer, url, file_wrapper=FileWrapper, **headers):
+    """Run the request through Django's WSGI handler as gunicorn does, with gunicorn's file wrapper.
+
+    Returns the status, the headers, what gunicorn would sendfile() (the file and the position it
+    starts from), or None when it would not, and the body's bytes.
+    """
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+    from django.test import RequestFactory
+
+    from partsite.services import apikey_create
+
+    _, key = apikey_create(user=viewer)
+    environ = RequestFactory().get(url, HTTP_X_API_KEY=key, **headers).environ
+    environ["wsgi.file_wrapper"] = file_wrapper
+    started = {}
+    # As Django's test client does: the test's database connection must outlive the request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        body = WSGIHandler()(environ, lambda status, headers: started.update(status=status, headers=dict(headers)))
+        try:
+            sendfile = None
+            if isinstance(body, file_wrapper):  # gunicorn's test before it sendfile()s
+                descriptor = body.filelike.fileno()
+                sendfile = os.fstat(descriptor), os.lseek(descriptor, 0, os.SEEK_CUR)
+            return started["status"], started["headers"], sendfile, b"".join(body)
+        finally:
+            body.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def test_a_whole_file_on_disk_goes_to_the_server_as_the_open_file_so_it_can_sendfile_it(viewer, revision):
+    status, headers, sendfile, body = served_by_a_wsgi_server(viewer, f"/api/revisions/{revision['id']}/download/")
+
+    assert status.startswith("200")
+    opened, position = sendfile
+    assert os.path.samestat(opened, os.stat(stored_path(revision)))
+    assert position == 0
+    assert headers["Content-Length"] == str(len(CONTENT))
+    assert body == CONTENT
+
+
+# wsgiref's wrapper (runserver's) reads the file to its end: the range must stop it.
+@pytest.mark.parametrize("file_wrapper", [FileWrapper, WsgirefFileWrapper], ids=["gunicorn", "wsgiref"])
+def test_a_range_on_disk_goes_to_the_server_as_the_open_file_at_its_first_byte(viewer, revision, file_wrapper):
+    status, headers, sendfile, body = served_by_a_wsgi_server(
+        viewer, f"/api/revisions/{revision['id']}/download/", file_wrapper, HTTP_RANGE="bytes=1000-2999"
+    )
+
+    assert status.startswith("206")
+    opened, position = sendfile
+    assert os.path.samestat(opened, os.stat(stored_path(revision)))
+    assert position == 1000
+    assert headers["Content-Length"] == "2000"
+    assert body == CONTENT[1000:3000]
+
+
+def test_a_file_missing_from_storage_is_404_saying_so(as_viewer, revision):
+    os.unlink(stored_path(revision))
+
+    response = as_viewer.get(f"/api/revisions/{revision['id']}/download/")
+
+    assert response.status_code == 404
+    assert "Träger 1.step is missing from storage" in response.json()["detail"]
