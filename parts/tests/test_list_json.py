@@ -7,8 +7,10 @@ from datetime import datetime, timezone
 import pytest
 
 from files.models import ConversionStatus, Kind, Revision
+from files.serializers import RevisionBriefSerializer
 from parts.lifecycle import Status
 from parts.models import Part
+from parts.serializers import PartSerializer
 from parts.tests.factories import make_part
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +120,15 @@ def test_a_part_reads_the_same_in_the_list_and_on_its_own(as_lead, shop):
     listed = as_lead.get("/api/parts/").json()["results"]
 
     assert [part for part in listed if part["id"] == built.pk] == [as_lead.get(f"/api/parts/{built.pk}/").json()]
+
+
+def test_a_brief_revision_shows_exactly_the_fields_the_schema_declares(as_viewer, shop):
+    part = as_viewer.get(f"/api/parts/{shop[0].pk}/").json()
+
+    assert list(part["approved_revision"]) == list(RevisionBriefSerializer().fields)
+
+
+def test_a_part_shows_exactly_the_fields_the_schema_declares(as_viewer, shop):
+    part = as_viewer.get(f"/api/parts/{shop[0].pk}/").json()
+
+    assert list(part) == list(PartSerializer().fields)
