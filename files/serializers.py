@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from files.selectors import revisions_with_same_bytes_elsewhere
 from files.models import ConversionStatus, Kind, Revision, Upload, UploadStatus
-from partsite.serializers import Username, datetime_json
+from partsite.serializers import Username, datetime_field
 
 
 def _absolute(request, name, *args):
@@ -52,11 +52,15 @@ class RevisionBriefSerializer(_RevisionLinksSerializer):
             "filename": revision.filename,
             "size": revision.size,
             "sha256": revision.sha256,
-            "uploaded_at": datetime_json(revision.uploaded_at),
+            "uploaded_at": self._datetimes.to_representation(revision.uploaded_at),
             "conversion_status": revision.conversion_status,
             "download_url": f"{revision_url}/download/",
             "preview_url": f"{revision_url}/preview/?v={revision.preview_version}" if revision.preview_key else None,
         }
+
+    @cached_property
+    def _datetimes(self):
+        return datetime_field()
 
     @cached_property
     def _revisions_url(self):

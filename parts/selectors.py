@@ -32,6 +32,7 @@ def part_queryset():
     latest_steps = (
         Revision.objects.filter(kind=Kind.STEP).only(*_BRIEF_REVISION_FIELDS)
         .annotate(newness=newest_first).filter(newness=1)
+        .order_by()  # one a part: sorting them by their parts' order would only join the parts again
     )
     return (
         Part.objects.select_related(*_RELATED_FIELDS)

@@ -1,3 +1,4 @@
+from django.utils import timezone
 from rest_framework import serializers
 
 
@@ -8,13 +9,13 @@ class Username(serializers.SlugRelatedField):
         super().__init__(slug_field="username", read_only=True, **kwargs)
 
 
-# For serializers that write their JSON out by hand (the lists' fast paths).
-_DATETIME = serializers.DateTimeField(read_only=True)
+# For the serializers that write their JSON out by hand (the lists' fast paths).
 
 
-def datetime_json(value):
-    """A datetime as a DateTimeField shows it: ISO 8601 in the current time zone, or None."""
-    return _DATETIME.to_representation(value)
+def datetime_field():
+    """A DateTimeField that shows datetimes as any other does, with the current time zone looked
+    up once rather than for each value (half of its cost). Make one per request."""
+    return serializers.DateTimeField(read_only=True, default_timezone=timezone.get_current_timezone())
 
 
 def username_json(user):
