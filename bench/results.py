@@ -105,13 +105,16 @@ EXPLANATIONS = {
     "List/search a page of 50 parts": (
         "the machine is shared: other agents ran test suites and conversions on the same 2 cores throughout "
         "(load average in the machine table; 2 means both cores busy), and the benchmark's client runs there "
-        "too, so requests queue for a core. The database part is small: each of these queries executes in "
-        "under 2 ms at 100,000 parts (EXPLAIN ANALYZE), and a page takes the same few queries whatever its size "
-        "(parts/tests/test_list_queries.py). The rest is Python: building 50 parts with their people and "
-        "revisions, and DRF serializing them (about 35 ms a page in-process on this machine while loaded). "
-        "What would close it: an idle machine, or serializing list pages without DRF's per-field "
-        "machinery, and cursor pagination, which drops the exact count (15-25 ms for a search matching "
-        "10,000 parts)."
+        "too, so requests queue for a core. A page takes the same few queries whatever its size "
+        "(parts/tests/test_list_queries.py), each executing in under 2 ms at 100,000 parts (EXPLAIN ANALYZE). "
+        "In-process on a quiet machine, a page of 50 takes about 12 ms of Python and 3 ms of PostgreSQL CPU with "
+        "the category filter (21 and 9 ms before this was tuned), 14 and 8 ms with a search (22 and 10 ms): the "
+        "parts' JSON is written out by hand instead of by DRF's per-field machinery, with the revisions' links "
+        "reversed once a page instead of twice a revision (the same bytes: parts/tests/test_list_json.py), and "
+        "the page's revisions are read by queries of their own, as PostgreSQL took longer to plan the page's "
+        "query with them joined than to run it. What would close the rest: an idle machine, and cursor "
+        "pagination, which drops the exact count (7 ms for a search matching 10,000 parts, after 8 ms gathering "
+        "its matches)."
     ),
     "Conversion pipeline overhead": (
         "each conversion still runs in a child process of its own (a crash, a runaway or a timeout costs only "

@@ -122,8 +122,12 @@ class Revision(models.Model):
         """The preview's path, None without one. It names the stored image, so browsers may cache it."""
         if not self.preview_key:
             return None
-        version = self.preview_key.rsplit("/", 1)[-1].split(".", 1)[0]
-        return f"{reverse('revision-preview', args=[self.pk])}?v={version}"
+        return f"{reverse('revision-preview', args=[self.pk])}?v={self.preview_version}"
+
+    @property
+    def preview_version(self) -> str:
+        """The stored image's name, which a new preview changes."""
+        return self.preview_key.rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 class UploadStatus(models.TextChoices):

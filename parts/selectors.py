@@ -16,30 +16,28 @@ User = get_user_model()
 
 
 # What a part's JSON shows of its people and its revisions: a page reads only these columns.
-_USER_FIELDS = ("username",)
+_PEOPLE = ("assignee", "reviewer", "created_by")
 _BRIEF_REVISION_FIELDS = (
     "part", "kind", "number", "filename", "size", "sha256", "uploaded_at", "conversion_status", "preview_key",
 )
-_RELATED_FIELDS = {
-    "assignee": _USER_FIELDS, "reviewer": _USER_FIELDS, "created_by": _USER_FIELDS,
-    "approved_revision": _BRIEF_REVISION_FIELDS, "built_revision": _BRIEF_REVISION_FIELDS,
-}
 
 
 def part_queryset():
-    """Parts with everything their JSON shows, in a fixed number of queries however many there are."""
+    """Parts with everything their JSON shows, in a fixed number of queries however many there are.
+
+    The people are joined and the revisions read by queries of their own: with the two revisions
+    joined too, PostgreSQL took longer to plan a page's query (about 3 ms) than to run it."""
+    briefs = Revision.objects.only(*_BRIEF_REVISION_FIELDS).order_by()
     newest_first = Window(RowNumber(), partition_by=F("part_id"), order_by=F("number").desc())
-    latest_steps = (
-        Revision.objects.filter(kind=Kind.STEP).only(*_BRIEF_REVISION_FIELDS)
-        .annotate(newness=newest_first).filter(newness=1)
-    )
+    latest_steps = briefs.filter(kind=Kind.STEP).annotate(newness=newest_first).filter(newness=1)
     return (
-        Part.objects.select_related(*_RELATED_FIELDS)
-        .only(
-            *(field.name for field in Part._meta.concrete_fields),
-            *(f"{relation}__{field}" for relation, fields in _RELATED_FIELDS.items() for field in fields),
+        Part.objects.select_related(*_PEOPLE)
+        .only(*(field.name for field in Part._meta.concrete_fields), *(f"{person}__username" for person in _PEOPLE))
+        .prefetch_related(
+            Prefetch("approved_revision", queryset=briefs),
+            Prefetch("built_revision", queryset=briefs),
+            Prefetch("revisions", queryset=latest_steps, to_attr="latest_step_revisions"),
         )
-        .prefetch_related(Prefetch("revisions", queryset=latest_steps, to_attr="latest_step_revisions"))
     )
 
 
