@@ -1,0 +1,1 @@
+"""Management commands of the parts app: import_parts."""

@@ -1,0 +1,1 @@
+"""import_parts: parts from a CSV file, all or none, with a dry run."""

@@ -1,0 +1,1 @@
+"""Browser tests of the shop-floor pages (Playwright on Chromium)."""
