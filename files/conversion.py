@@ -234,3 +234,19 @@ def conversions_requeue_stalled():
     for revision_id in ids:
         convert_revision.delay(revision_id)
     return len(ids)
+
+
+def previews_requeue_missing():
+    """Queue again the previews whose message was lost: a model ready for a while with no
+    preview and no recorded failure. Returns how many. The task draws each once at most."""
+    from files.tasks import render_preview
+
+    ids = list(
+        Revision.objects.filter(
+            kind=Kind.STEP, conversion_status=ConversionStatus.READY, preview_key="", preview_error="",
+            conversion_finished_at__lt=_pending_is_stale_before(),
+        ).exclude(glb_key="").values_list("pk", flat=True)
+    )
+    for revision_id in ids:
+        render_preview.delay(revision_id)
+    return len(ids)

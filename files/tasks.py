@@ -17,7 +17,7 @@ def render_preview(revision_id):
 
 @shared_task(ignore_result=True)
 def requeue_stalled_conversions():
-    return conversion.conversions_requeue_stalled()
+    return conversion.conversions_requeue_stalled() + conversion.previews_requeue_missing()
 
 
 @shared_task(ignore_result=True)

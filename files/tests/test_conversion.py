@@ -298,6 +298,20 @@ def test_the_preview_task_draws_once_and_skips_revisions_it_cannot_draw(converte
     assert stored_keys() == keys
 
 
+def test_a_preview_whose_message_was_lost_is_drawn_by_the_periodic_requeue(converted, settings):
+    settings.CONVERSION_PENDING_REQUEUE_MINUTES = 10
+    lost = converted(box_step())
+    recent = converted(box_step(), part=make_part())
+    Revision.objects.filter(pk__in=[lost["id"], recent["id"]]).update(preview_key="")
+    Revision.objects.filter(pk=lost["id"]).update(conversion_finished_at=timezone.now() - timedelta(minutes=11))
+
+    requeue_stalled_conversions()
+
+    assert Revision.objects.get(pk=lost["id"]).preview_key != ""
+    assert Revision.objects.get(pk=recent["id"]).preview_key == ""
+    assert conversion.previews_requeue_missing() == 0
+
+
 def test_the_preview_task_does_not_retry_a_preview_that_could_not_be_drawn(converted, settings):
     settings.PREVIEW_MEMORY_MB = 64
     revision = converted(box_step())
