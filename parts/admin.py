@@ -19,7 +19,6 @@ from parts.forms import MoveForm
 from parts.lifecycle import BADGE_COLOURS, Action, Status
 from parts.models import Part, PartEvent
 from parts.moves import MOVE_SPECS
-from parts.services import MOVE_SERVICES
 
 
 class PartEventInline(admin.TabularInline):
@@ -84,7 +83,7 @@ def _move_action(action):
     def make_move(modeladmin, request, queryset):
         form = MoveForm(spec, data=request.POST if "apply" in request.POST or not spec.asks else None)
         if form.is_valid():
-            _bulk(request, queryset, MOVE_SERVICES[action], **form.cleaned_data)
+            _bulk(request, queryset, services.MOVE_SERVICES[action], **form.cleaned_data)
             return None
         return render(
             request,

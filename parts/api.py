@@ -32,7 +32,6 @@ from parts.serializers import (
     PartSerializer,
     StatsSerializer,
 )
-from parts.services import MOVE_SERVICES
 from partsite.errors import NotPermitted
 from partsite.roles import HasRole
 from partsite.serializers import ErrorSerializer
@@ -90,7 +89,7 @@ def _attachment(stream, content_type, filename):
 
 def _move_endpoint(move):
     """A POST endpoint for one lifecycle move: validate its body, call its service, return the part."""
-    spec, body_serializer, service = MOVE_SPECS[move], MOVE_BODY_SERIALIZERS.get(move), MOVE_SERVICES[move]
+    spec, body_serializer, service = MOVE_SPECS[move], MOVE_BODY_SERIALIZERS.get(move), services.MOVE_SERVICES[move]
 
     def endpoint(self, request, pk=None):
         part = self.get_object()

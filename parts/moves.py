@@ -96,6 +96,8 @@ class Confirmation:
 
 @dataclass(frozen=True)
 class MoveSpec:
+    """One move's declaration: its summary (for the API's docs), its button, and what it takes."""
+
     summary: str
     style: Style = Style.PLAIN
     fields: tuple = ()
@@ -126,8 +128,9 @@ MOVE_SPECS = {
     )),
     Action.CLAIM: MoveSpec("Claim a part for yourself", Style.PRIMARY),
     Action.UNCLAIM: MoveSpec("Put unfinished work back", Style.PLAIN, (
-        Text("storage_location", "Where is the unfinished part?", missing="Where the unfinished part is stored is required.",
-             max_length=200, placeholder="e.g. Shelf B3", prefill=True, help_text="Where the unfinished part is kept."),
+        Text("storage_location", "Where is the unfinished part?",
+             missing="Where the unfinished part is stored is required.", max_length=200, placeholder="e.g. Shelf B3",
+             prefill=True, help_text="Where the unfinished part is kept."),
     )),
     Action.COMPLETE: MoveSpec(
         "Complete a part", Style.PRIMARY, (

@@ -44,7 +44,8 @@ class PartSerializer(serializers.ModelSerializer):
 
     def to_representation(self, part):
         # Written out: DRF's field-by-field path was most of the time of a page of 50 parts.
-        # The JSON is the same (parts/tests/test_list_json.py).
+        # The JSON is the same as DRF's own, byte for byte, for every state a field can be in
+        # (parts/tests/test_list_json.py compares the two).
         when = self._datetimes.to_representation
         return {
             "id": part.pk,
