@@ -80,3 +80,15 @@ def test_the_page_refuses_an_unknown_assignee_with_the_apis_words(lead, as_lead)
     assert "No active user named nobody." in on_the_page.content.decode()
     part.refresh_from_db()
     assert part.status == Status.REVIEWED
+
+
+def test_the_page_asks_who_when_nobody_was_chosen(lead):
+    part = make_part(status=Status.REVIEWED)
+    page = Client()
+    page.force_login(lead)
+
+    response = page.post(f"/parts/{part.pk}/move/assign/", {"assignee": ""}, follow=True)
+
+    assert "Choose who to assign the part to." in response.content.decode()
+    part.refresh_from_db()
+    assert part.status == Status.REVIEWED
