@@ -1,7 +1,6 @@
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -14,13 +13,12 @@ from audit.selectors import part_history
 from files.admin import RevisionInline, revision_link
 from partsite.admin import badge
 from partsite.errors import DomainError
-from partsite.roles import Role
 from parts import permissions, services
 from parts.exchange import IMPORT_COLUMNS, MAX_IMPORT_BYTES, parts_import
-from parts.lifecycle import BADGE_COLOURS, Status
+from parts.forms import MoveForm
+from parts.lifecycle import BADGE_COLOURS, Action, Status
 from parts.models import Part, PartEvent
-
-User = get_user_model()
+from parts.moves import MOVE_SPECS
 
 
 class PartEventInline(admin.TabularInline):
@@ -47,16 +45,6 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(status=self.value()) if self.value() else queryset
-
-
-class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(
-        queryset=User.objects.filter(is_active=True, groups__name__in=[Role.LEAD, Role.FABRICATOR]).distinct(),
-    )
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class ImportForm(forms.Form):
@@ -86,18 +74,26 @@ def _bulk(request, queryset, service, **arguments):
         messages.error(request, message)
 
 
-def _with_form(request, queryset, form_class, title, service, action_name):
-    """An action that first asks for input on an intermediate page, like Django's delete confirmation."""
-    form = form_class(request.POST if "apply" in request.POST else None)
-    if form.is_valid():
-        _bulk(request, queryset, service, **form.cleaned_data)
-        return None
-    return render(
-        request,
-        "admin/parts/part/action_form.html",
-        {"title": title, "form": form, "parts": queryset, "action_name": action_name,
-         "opts": Part._meta, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME},
-    )
+def _move_action(action):
+    """An admin action making `action` on each selected part; a move that needs an answer (a
+    reason, an assignee) first asks for it on an intermediate page, like Django's delete
+    confirmation. The form and the checks come from the move's declaration (parts.moves)."""
+    spec = MOVE_SPECS[action]
+
+    def make_move(modeladmin, request, queryset):
+        form = MoveForm(spec, data=request.POST if "apply" in request.POST or not spec.asks else None)
+        if form.is_valid():
+            _bulk(request, queryset, services.MOVE_SERVICES[action], **form.cleaned_data)
+            return None
+        return render(
+            request,
+            "admin/parts/part/action_form.html",
+            {"title": action.label, "form": form, "parts": queryset, "action_name": action.value,
+             "opts": Part._meta, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME},
+        )
+
+    make_move.__name__ = action.value
+    return admin.action(description=f"{action.label}: the selected parts")(make_move)
 
 
 @admin.register(Part)
@@ -124,7 +120,7 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
         ("History", {"fields": ["history"], "classes": ["collapse"]}),
     ]
     inlines = [RevisionInline, PartEventInline]
-    actions = ["approve", "assign", "send_back"]
+    actions = [_move_action(move) for move in (Action.APPROVE, Action.ASSIGN, Action.SEND_BACK)]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     show_auditlog_history_link = True
     change_list_template = "admin/parts/part/change_list.html"
@@ -205,16 +201,3 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
                 obj.pk, obj.part_number = created.pk, created.part_number
         except DomainError as error:
             self.message_user(request, error.message, messages.ERROR)
-
-    @admin.action(description="Approve selected parts")
-    def approve(self, request, queryset):
-        _bulk(request, queryset, services.part_approve)
-
-    @admin.action(description="Assign selected parts to a user")
-    def assign(self, request, queryset):
-        return _with_form(request, queryset, AssignForm, "Assign parts", services.part_assign, "assign")
-
-    @admin.action(description="Send selected parts back to review")
-    def send_back(self, request, queryset):
-        return _with_form(request, queryset, ReasonForm, "Send parts back to review", services.part_send_back,
-                          "send_back")

@@ -19,22 +19,22 @@ from parts import permissions, services
 from parts.archive import archive_entries, archive_stream
 from parts.exchange import MAX_IMPORT_BYTES, parts_csv_lines, parts_import
 from parts.filters import PartFilter
-from parts.lifecycle import Action
+from parts.lifecycle import MOVES, Action, Status
+from parts.moves import MOVE_SPECS
 from parts.selectors import part_queryset, part_stats
 from parts.serializers import (
-    AssignSerializer,
-    CompleteSerializer,
-    NoteSerializer,
+    MOVE_BODY_SERIALIZERS,
+    MOVE_REFUSAL_SERIALIZERS,
+    MoveConflictSerializer,
     PartEventSerializer,
     PartImportReportSerializer,
     PartImportSerializer,
     PartSerializer,
-    ReasonSerializer,
     StatsSerializer,
-    UnclaimSerializer,
 )
 from partsite.errors import NotPermitted
 from partsite.roles import HasRole
+from partsite.serializers import ErrorSerializer
 
 # The API view's action name -> the check it needs before the part is even read.
 _WRITE_CHECKS = {
@@ -87,10 +87,10 @@ def _attachment(stream, content_type, filename):
     return response
 
 
-def _move_endpoint(action_name, body_serializer, service, summary):
-    """A POST endpoint for one lifecycle move: validate the body, call the service, return the part."""
+def _move_endpoint(move):
+    """A POST endpoint for one lifecycle move: validate its body, call its service, return the part."""
+    spec, body_serializer, service = MOVE_SPECS[move], MOVE_BODY_SERIALIZERS.get(move), services.MOVE_SERVICES[move]
 
-    @extend_schema(request=body_serializer, responses=PartSerializer, summary=summary)
     def endpoint(self, request, pk=None):
         part = self.get_object()
         arguments = {}
@@ -101,10 +101,36 @@ def _move_endpoint(action_name, body_serializer, service, summary):
         part = service(part=part, actor=request.user, **arguments)
         return Response(PartSerializer(part, context=self.get_serializer_context()).data)
 
-    endpoint.__name__ = action_name
-    return action(detail=True, methods=["post"], url_path=action_name)(endpoint)
+    endpoint.__name__ = move.value
+    lifecycle = MOVES[move]
+    sources = ", ".join(Status(status).label.lower() for status in sorted(lifecycle.sources))
+    answers = {200: OpenApiResponse(PartSerializer, description="The part, moved.")}
+    if body_serializer is not None:
+        answers[400] = OpenApiResponse(
+            MOVE_REFUSAL_SERIALIZERS[move], description="The body was refused: what is wrong, by field.",
+        )
+    answers |= {
+        403: OpenApiResponse(ErrorSerializer, description=f"Only {lifecycle.who.value} may make this move."),
+        404: OpenApiResponse(ErrorSerializer, description="There is no such part."),
+        409: OpenApiResponse(MoveConflictSerializer, description=(
+            "The move is not allowed from the part's status now (someone may have been faster)."
+        )),
+    }
+    schema = extend_schema(
+        summary=spec.summary, request=body_serializer, responses=answers,
+        description=f"From: {sources}. To: {Status(lifecycle.target).label.lower()}. Who: {lifecycle.who.value}.",
+    )
+    return schema(action(detail=True, methods=["post"], url_path=move.value)(endpoint))
 
 
+def _with_move_endpoints(viewset):
+    """Give the viewset one endpoint per move in the lifecycle, /api/parts/{id}/{move}/."""
+    for move in MOVES:
+        setattr(viewset, move.value, _move_endpoint(move))
+    return viewset
+
+
+@_with_move_endpoints
 class PartViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -133,19 +159,6 @@ class PartViewSet(
 
     def perform_destroy(self, instance):
         services.part_delete(part=instance, actor=self.request.user)
-
-    approve = _move_endpoint("approve", NoteSerializer, services.part_approve, "Approve a part in review")
-    assign = _move_endpoint("assign", AssignSerializer, services.part_assign, "Assign a part to a user")
-    claim = _move_endpoint("claim", None, services.part_claim, "Claim a part for yourself")
-    unclaim = _move_endpoint("unclaim", UnclaimSerializer, services.part_unclaim, "Put unfinished work back")
-    complete = _move_endpoint("complete", CompleteSerializer, services.part_complete, "Complete a part")
-    revert = _move_endpoint("revert", ReasonSerializer, services.part_revert, "Reopen a completed part")
-    mark_incorrect = _move_endpoint(
-        "mark_incorrect", ReasonSerializer, services.part_mark_incorrect, "Send a wrongly made part back to its queue"
-    )
-    send_back = _move_endpoint("send_back", ReasonSerializer, services.part_send_back, "Send a part back to review")
-    retire = _move_endpoint("retire", ReasonSerializer, services.part_retire, "Retire an obsolete part")
-    restore = _move_endpoint("restore", NoteSerializer, services.part_restore, "Bring a retired part back to review")
 
     @extend_schema(responses=PartEventSerializer(many=True), summary="The part's timeline")
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)

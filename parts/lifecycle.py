@@ -16,6 +16,7 @@ who may make it:
     restore         retired                                 pending
 
 Uploading a file is not a move, but it is on the timeline too (action `upload`).
+What each move takes (a reason, an assignee, ...) is declared beside this, in parts.moves.
 """
 
 from dataclasses import dataclass

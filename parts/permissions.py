@@ -1,5 +1,7 @@
 """Who may do what to a part: the one place where that is decided."""
 
+from django.contrib.auth import get_user_model
+
 from partsite.errors import NotPermitted
 from partsite.roles import Role, role_of
 from parts.lifecycle import MOVES, Action, Who
@@ -20,9 +22,21 @@ def can_import_parts(user):
     return role_of(user) == Role.LEAD
 
 
-def can_assign_to(user):
-    """Only people who make parts can be given one."""
-    return role_of(user) in _WORKERS
+def assignable_people():
+    """Who can be given a part: the active members of the lead and fabricator groups.
+
+    The assignee choices of the part page and the admin, the board's assignee filter and the
+    check of every assignment (parts.moves.Person) all ask this. It goes by group, not by
+    role_of: a superuser acts as a lead everywhere, but one in neither group is an
+    administrator's account, not someone at the machines, and is not offered parts."""
+    return (
+        get_user_model().objects.filter(is_active=True, groups__name__in=[Role.LEAD, Role.FABRICATOR])
+        .distinct().order_by("username")
+    )
+
+
+def can_be_assigned(user):
+    return assignable_people().filter(pk=user.pk).exists()
 
 
 def may_attempt(user, action):

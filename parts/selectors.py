@@ -8,12 +8,9 @@ from django.db.models import Case, Count, Expression, F, Prefetch, Q, Sum, Value
 from django.db.models.functions import RowNumber
 
 from files.models import Kind, Revision
-from partsite.roles import Role
 from parts.lifecycle import Category, Status, category_of
 from parts.models import Part
-
-User = get_user_model()
-
+from parts.permissions import assignable_people
 
 # What a part's JSON shows of its people and its revisions: a page reads only these columns.
 _PEOPLE = ("assignee", "reviewer", "created_by")
@@ -140,11 +137,9 @@ def board_filter_choices():
             Part.objects.exclude(**{field: ""}).order_by(field).values_list(field, flat=True).distinct()
         )
 
-    people = (
-        User.objects.filter(Q(groups__name__in=[Role.LEAD, Role.FABRICATOR]) | Q(is_superuser=True), is_active=True)
-        .distinct().order_by("username")
-    )
-    return {"subsystems": distinct("subsystem"), "materials": distinct("material"), "people": list(people)}
+    return {
+        "subsystems": distinct("subsystem"), "materials": distinct("material"), "people": list(assignable_people()),
+    }
 
 
 # Claim-to-completion time buckets for the stats page: (label, upper bound in hours).

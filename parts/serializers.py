@@ -4,9 +4,11 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from files.serializers import RevisionBriefSerializer
+from partsite.errors import Invalid
 from partsite.serializers import Username, datetime_field, username_json
 from parts.lifecycle import Category, Status
 from parts.models import Part, PartEvent
+from parts.moves import MOVE_SPECS, Person, Text
 from parts.permissions import allowed_actions
 
 User = get_user_model()
@@ -42,7 +44,8 @@ class PartSerializer(serializers.ModelSerializer):
 
     def to_representation(self, part):
         # Written out: DRF's field-by-field path was most of the time of a page of 50 parts.
-        # The JSON is the same (parts/tests/test_list_json.py).
+        # The JSON is the same as DRF's own, byte for byte, for every state a field can be in
+        # (parts/tests/test_list_json.py compares the two).
         when = self._datetimes.to_representation
         return {
             "id": part.pk,
@@ -106,27 +109,78 @@ class PartEventSerializer(serializers.ModelSerializer):
         fields = ["id", "action", "from_status", "to_status", "actor", "created_at", "note"]
 
 
-class AssignSerializer(serializers.Serializer):
-    assignee = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.filter(is_active=True),
-        error_messages={"does_not_exist": "No active user named {value}."},
+# Each move's request body and its 400 answer, built from its declaration (parts.moves).
+
+
+class PersonField(serializers.SlugRelatedField):
+    """A person by username: an active user, and one who can be assigned parts."""
+
+    def __init__(self, person, **kwargs):
+        self.person = person
+        super().__init__(
+            slug_field="username", queryset=User.objects.filter(is_active=True),
+            error_messages={"does_not_exist": "No active user named {value}.", "required": person.missing,
+                            "null": person.missing},
+            help_text=person.help_text, **kwargs,
+        )
+
+    def to_internal_value(self, data):
+        try:
+            return self.person.clean(super().to_internal_value(data))
+        except Invalid as refused:
+            raise serializers.ValidationError(refused.message) from None
+
+
+def _text_field(text):
+    missing = {"required": text.missing, "blank": text.missing, "null": text.missing} if text.required else {}
+    return serializers.CharField(
+        max_length=text.max_length, required=text.required, allow_blank=not text.required,
+        help_text=text.help_text, error_messages=missing,
     )
 
 
-class UnclaimSerializer(serializers.Serializer):
-    storage_location = serializers.CharField(max_length=200, help_text="Where the unfinished part is kept.")
+# How the API asks for each kind of field.
+MOVE_BODY_FIELDS = {Text: _text_field, Person: PersonField}
 
 
-class CompleteSerializer(serializers.Serializer):
-    storage_location = serializers.CharField(max_length=200, required=False, allow_blank=True)
+def _pascal(action):
+    return "".join(word.capitalize() for word in action.split("_"))
 
 
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+def _move_body_serializer(action, spec):
+    fields = {field.name: MOVE_BODY_FIELDS[type(field)](field) for field in spec.fields}
+    return type(f"{_pascal(action)}BodySerializer", (serializers.Serializer,), fields)
 
 
-class NoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+def _move_refusal_serializer(action, spec):
+    """What a 400 of this move looks like: DRF's problems per field, or the service's refusal."""
+    problems = {
+        field.name: serializers.ListField(child=serializers.CharField(), required=False) for field in spec.fields
+    }
+    return type(f"{_pascal(action)}RefusalSerializer", (serializers.Serializer,), {
+        "detail": serializers.CharField(required=False, help_text="The refusal, when the move's checks made it."),
+        **problems,
+        "non_field_errors": serializers.ListField(
+            child=serializers.CharField(), required=False, help_text="The body is not an object."
+        ),
+    })
+
+
+# Moves that take nothing have no body.
+MOVE_BODY_SERIALIZERS = {
+    action: _move_body_serializer(action, spec) for action, spec in MOVE_SPECS.items() if spec.fields
+}
+MOVE_REFUSAL_SERIALIZERS = {
+    action: _move_refusal_serializer(action, spec) for action, spec in MOVE_SPECS.items() if spec.fields
+}
+
+
+class MoveConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Why the move cannot be made now.")
+    status = serializers.ChoiceField(
+        choices=Status.choices, required=False,
+        help_text="The part's status now; absent when the part was deleted meanwhile.",
+    )
 
 
 class StatsBucketSerializer(serializers.Serializer):

@@ -5,6 +5,8 @@ transactions IMMEDIATE, which serialises them the same way), checks the move
 against the lifecycle table, saves, and writes one timeline event.
 """
 
+from functools import wraps
+
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Length
@@ -14,6 +16,7 @@ from partsite.errors import Conflict, Invalid, NotPermitted
 from parts import permissions
 from parts.lifecycle import MOVES, Action, illegal_move_message
 from parts.models import Part, PartEvent
+from parts.moves import MOVE_SPECS
 
 User = get_user_model()
 
@@ -112,11 +115,25 @@ def _move(action, part, actor, note="", decide=None, **changes):
     return part
 
 
-def _required(value, field, what):
-    value = (value or "").strip()
-    if not value:
-        raise Invalid(f"{what} is required.", field=field)
-    return value
+# Each move's service, found by the API, the pages and the admin from the move's name.
+MOVE_SERVICES = {}
+
+
+def _move_service(action):
+    """Make the decorated function the service of `action`: its body is checked against the
+    move's declaration (parts.moves.MOVE_SPECS) first, so it gets every field, stripped, the
+    required ones present and any person one who can be assigned."""
+    spec = MOVE_SPECS[action]
+
+    def register(service):
+        @wraps(service)
+        def checked(*, part, actor, **body):
+            return service(part=part, actor=actor, **spec.clean(action, body))
+
+        MOVE_SERVICES[action] = checked
+        return checked
+
+    return register
 
 
 def _pin_latest_revision(part):
@@ -129,69 +146,72 @@ def _record_built_revision(part):
     return {"built_revision": built, "built_sha256": built.sha256 if built else ""}
 
 
-def part_approve(*, part, actor, note=""):
+@_move_service(Action.APPROVE)
+def part_approve(*, part, actor, note):
     return _move(
         Action.APPROVE, part, actor, note, decide=_pin_latest_revision, reviewer=actor, reviewed_at=timezone.now(),
     )
 
 
+@_move_service(Action.CLAIM)
 def part_claim(*, part, actor):
     return _move(Action.CLAIM, part, actor, assignee=actor, claimed_at=timezone.now())
 
 
+@_move_service(Action.ASSIGN)
 def part_assign(*, part, actor, assignee):
-    if not permissions.can_assign_to(assignee):
-        raise Invalid(f"{assignee.username} is not a fabricator or lead and cannot be assigned parts.", field="assignee")
     return _move(
         Action.ASSIGN, part, actor, f"Assigned to {assignee.username}", assignee=assignee, claimed_at=timezone.now(),
     )
 
 
+@_move_service(Action.UNCLAIM)
 def part_unclaim(*, part, actor, storage_location):
-    location = _required(storage_location, "storage_location", "Where the unfinished part is stored")
     return _move(
-        Action.UNCLAIM, part, actor, f"Stored at {location}", assignee=None, claimed_at=None, storage_location=location,
+        Action.UNCLAIM, part, actor, f"Stored at {storage_location}",
+        assignee=None, claimed_at=None, storage_location=storage_location,
     )
 
 
-def part_complete(*, part, actor, storage_location=""):
+@_move_service(Action.COMPLETE)
+def part_complete(*, part, actor, storage_location):
     changes = {"completed_at": timezone.now(), "completed_incorrectly": False}
-    location = (storage_location or "").strip()
-    if location:
-        changes["storage_location"] = location
+    if storage_location:
+        changes["storage_location"] = storage_location
     return _move(
-        Action.COMPLETE, part, actor, f"Stored at {location}" if location else "", decide=_record_built_revision,
-        **changes,
+        Action.COMPLETE, part, actor, f"Stored at {storage_location}" if storage_location else "",
+        decide=_record_built_revision, **changes,
     )
 
 
+@_move_service(Action.REVERT)
 def part_revert(*, part, actor, reason):
-    reason = _required(reason, "reason", "A reason")
     return _move(Action.REVERT, part, actor, reason, completed_at=None)
 
 
+@_move_service(Action.MARK_INCORRECT)
 def part_mark_incorrect(*, part, actor, reason):
-    reason = _required(reason, "reason", "A reason")
     return _move(
         Action.MARK_INCORRECT, part, actor, reason,
         completed_incorrectly=True, completed_at=None, assignee=None, claimed_at=None,
     )
 
 
+@_move_service(Action.SEND_BACK)
 def part_send_back(*, part, actor, reason):
-    reason = _required(reason, "reason", "A reason")
     return _move(
         Action.SEND_BACK, part, actor, reason,
         reviewer=None, reviewed_at=None, approved_revision=None, assignee=None, claimed_at=None,
     )
 
 
+@_move_service(Action.RETIRE)
 def part_retire(*, part, actor, reason):
-    reason = _required(reason, "reason", "A reason")
     return _move(Action.RETIRE, part, actor, reason, assignee=None, claimed_at=None)
 
 
-def part_restore(*, part, actor, note=""):
+@_move_service(Action.RESTORE)
+def part_restore(*, part, actor, note):
     return _move(
         Action.RESTORE, part, actor, note, reviewer=None, reviewed_at=None, approved_revision=None, completed_at=None,
     )

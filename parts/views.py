@@ -1,7 +1,6 @@
 """The shop-floor pages: the board, a part, and the stats. They call the same services as the API."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,37 +14,20 @@ from files.permissions import check_may_upload
 from files.responses import stored_file_response
 from partsite.errors import NotPermitted
 from partsite.pages import role_required, run_or_tell
-from parts import selectors, services
+from parts import selectors
 from parts.filters import PartFilter
+from parts.forms import MoveForm
 from parts.lifecycle import BADGE_COLOURS, MOVES, Action, Category, Status
 from parts.models import category_q
+from parts.moves import MOVE_SPECS
 from parts.permissions import allowed_actions
-
-User = get_user_model()
+from parts.serializers import MOVE_BODY_SERIALIZERS
+from parts.services import MOVE_SERVICES
 
 BOARD_QUEUES = (Category.REVIEW, Category.CNC, Category.HAND, Category.MISC, Category.COMPLETED)
 # A queue to open when none is asked for: the first of these with parts in it.
 DEFAULT_QUEUE_ORDER = (Category.CNC, Category.HAND, Category.MISC, Category.REVIEW, Category.COMPLETED)
 BOARD_PAGE_SIZE = 48
-
-# Each move's service, and the form fields it takes. Which moves show is decided by
-# parts.permissions.allowed_actions, from the lifecycle table.
-MOVE_FORMS = {
-    Action.APPROVE: (services.part_approve, ("note",)),
-    Action.ASSIGN: (services.part_assign, ("assignee",)),
-    Action.CLAIM: (services.part_claim, ()),
-    Action.UNCLAIM: (services.part_unclaim, ("storage_location",)),
-    Action.COMPLETE: (services.part_complete, ("storage_location",)),
-    Action.REVERT: (services.part_revert, ("reason",)),
-    Action.MARK_INCORRECT: (services.part_mark_incorrect, ("reason",)),
-    Action.SEND_BACK: (services.part_send_back, ("reason",)),
-    Action.RETIRE: (services.part_retire, ("reason",)),
-    Action.RESTORE: (services.part_restore, ("note",)),
-}
-# How a move's button looks: the everyday moves stand out, the drastic ones warn.
-PRIMARY_MOVES = {Action.CLAIM, Action.COMPLETE, Action.APPROVE}
-DANGER_MOVES = {Action.RETIRE, Action.MARK_INCORRECT, Action.SEND_BACK, Action.REVERT}
-
 
 def _badge(status):
     return {"label": Status(status).label, "colour": BADGE_COLOURS[status]}
@@ -81,15 +63,16 @@ def board(request):
 
 
 def _move_buttons(user, part):
+    """The moves this user may make on this part now, each with its button and the form it asks for."""
     buttons = []
     for action in allowed_actions(user, part):
         action = Action(action)
-        _, fields = MOVE_FORMS[action]
+        spec = MOVE_SPECS[action]
         buttons.append({
             "action": action.value,
             "label": action.label,
-            "fields": fields,
-            "style": "primary" if action in PRIMARY_MOVES else "danger" if action in DANGER_MOVES else "",
+            "style": spec.style.value,
+            "form": MoveForm(spec, part=part, auto_id=f"{action.value}-%s"),
             "target": _badge(MOVES[action].target),
         })
     return buttons
@@ -114,7 +97,6 @@ def part_detail(request, pk):
         "shown": shown,
         "model_ready": shown is not None and shown.conversion_status == ConversionStatus.READY,
         "moves": _move_buttons(request.user, part),
-        "assignable": selectors.board_filter_choices()["people"],
         "timeline": _with_repeats_folded(part_history(part)[::-1]),
         "may_upload": may_upload,
     })
@@ -138,28 +120,30 @@ def _with_repeats_folded(history):
 @role_required
 def part_move(request, pk, action):
     part = get_object_or_404(selectors.part_queryset(), pk=pk)
-    if action not in MOVE_FORMS:
+    if action not in MOVE_SPECS:
         messages.error(request, f"There is no move called {action!r}.")
         return _back(request, part)
-    service, fields = MOVE_FORMS[Action(action)]
-    arguments = {field: request.POST.get(field, "") for field in fields}
-    if "assignee" in arguments:
-        assignee = User.objects.filter(username=arguments["assignee"]).first()
-        if assignee is None:
-            messages.error(request, "Choose who to assign the part to.")
+    action = Action(action)
+    spec = MOVE_SPECS[action]
+    # The page's form sends the move's body as the API takes it, so it gets the API's checks and messages.
+    arguments = {}
+    if action in MOVE_BODY_SERIALIZERS:
+        body = MOVE_BODY_SERIALIZERS[action](data=request.POST)
+        if not body.is_valid():
+            for problems in body.errors.values():
+                for problem in problems:
+                    messages.error(request, problem)
             return _back(request, part)
-        arguments["assignee"] = assignee
-    if action == Action.COMPLETE and part.amount > 1 and not request.POST.get("all_done"):
-        messages.error(
-            request,
-            f"Complete {part.part_number} only when all {part.amount} are made; "
-            "otherwise unclaim it and say where the finished ones are.",
-        )
+        arguments = body.validated_data
+    confirmation = spec.confirmation
+    if confirmation and confirmation.applies(part) and not request.POST.get(confirmation.name):
+        messages.error(request, confirmation.refusal.format(part=part))
         return _back(request, part)
+    service = MOVE_SERVICES[action]
     run_or_tell(
         request,
         lambda: service(part=part, actor=request.user, **arguments),
-        lambda moved: f"{Action(action).label}: {moved.part_number} is now {Status(moved.status).label.lower()}.",
+        lambda moved: f"{action.label}: {moved.part_number} is now {Status(moved.status).label.lower()}.",
     )
     return _back(request, part)
 

@@ -2,6 +2,12 @@ from django.utils import timezone
 from rest_framework import serializers
 
 
+class ErrorSerializer(serializers.Serializer):
+    """How the API refuses a request (partsite.errors): a message that says why."""
+
+    detail = serializers.CharField()
+
+
 class Username(serializers.SlugRelatedField):
     """A user, shown by username."""
 

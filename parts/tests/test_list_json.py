@@ -1,15 +1,23 @@
 """The parts list's JSON, byte for byte: the list has a fast path (parts.serializers), and a
 client must not be able to tell it is there."""
 
+import itertools
 import json
+import zoneinfo
 from datetime import datetime, timezone
 
 import pytest
+from django.utils import timezone as django_timezone
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
 from files.models import ConversionStatus, Kind, Revision
 from files.serializers import RevisionBriefSerializer
-from parts.lifecycle import Status
+from parts.lifecycle import Status, Type
 from parts.models import Part
+from parts.selectors import part_queryset
 from parts.serializers import PartSerializer
 from parts.tests.factories import make_part
 
@@ -132,3 +140,63 @@ def test_a_part_shows_exactly_the_fields_the_schema_declares(as_viewer, shop):
     part = as_viewer.get(f"/api/parts/{shop[0].pk}/").json()
 
     assert list(part) == list(PartSerializer().fields)
+
+
+# The fast path against DRF's own rendering of the same serializers, for parts in every state a
+# field can be in: each status and type, people and times there or not, revisions pinned or not,
+# with and without previews, in each conversion state; as each role sees them, in two time zones.
+
+
+def drf_rendering(serializer_class):
+    """The serializer with DRF's own field-by-field rendering instead of its written-out one,
+    in it and in each serializer nested in it."""
+    nested = {
+        name: drf_rendering(type(field))(read_only=True, **({"source": field.source} if field.source != name else {}))
+        for name, field in serializer_class().fields.items()
+        if isinstance(field, serializers.BaseSerializer)
+    }
+    return type(f"DRF{serializer_class.__name__}", (serializer_class,), {
+        "to_representation": serializers.Serializer.to_representation, **nested,
+    })
+
+
+@pytest.fixture
+def every_state(lead, fabricator, other_fabricator):
+    conversions = itertools.cycle(ConversionStatus)
+    for number, (status, type_, full) in enumerate(itertools.product(Status, Type, (False, True)), start=1):
+        if not full:
+            make_part(status=status, type=type_, created_by=None, material="", material_thickness="", subsystem="",
+                      claimed_at=None, completed_at=None)
+            continue
+        part = make_part(
+            status=status, type=type_, assignee=fabricator if number % 3 else other_fabricator, reviewer=lead,
+            created_by=fabricator, name=f"Plate «{number}»", notes='Deburr;\n"chamfer" the holes',
+            amount=number, storage_location="Shelf B", onshape_url=f"https://cad.onshape.com/documents/{number}",
+            claimed_at=CLAIMED, reviewed_at=REVIEWED, completed_at=COMPLETED.replace(microsecond=number),
+            completed_incorrectly=number % 4 == 0,
+        )
+        steps = [
+            make_revision(part, Kind.STEP, revision, preview=revision % 2 == 1, conversion_status=next(conversions))
+            for revision in range(1, 1 + number % 4)
+        ]
+        make_revision(part, Kind.DRAWING, 1)
+        if steps:
+            Part.objects.filter(pk=part.pk).update(
+                approved_revision=steps[0], built_revision=steps[-1], built_sha256=steps[-1].sha256,
+            )
+
+
+@pytest.mark.parametrize("role", ["lead", "fabricator", "viewer"])
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+def test_the_written_out_json_is_what_drf_itself_writes_for_every_field_state(request, every_state, role, zone):
+    api_request = Request(APIRequestFactory().get("/api/parts/"))
+    api_request.user = request.getfixturevalue(role)
+    context = {"request": api_request}
+
+    with django_timezone.override(zoneinfo.ZoneInfo(zone)):
+        parts = list(part_queryset())
+        written_out = JSONRenderer().render(PartSerializer(parts, many=True, context=context).data)
+        by_drf = JSONRenderer().render(drf_rendering(PartSerializer)(parts, many=True, context=context).data)
+
+    assert len(parts) == 36
+    assert written_out == by_drf
