@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from partsite.events import absolute_url
+
 
 class Kind(models.TextChoices):
     STEP = "step", "STEP model"
@@ -112,6 +114,17 @@ class Revision(models.Model):
     def label(self) -> str:
         """R1, R2, ... for STEP models; D1, D2, ... for drawings."""
         return f"{'R' if self.kind == Kind.STEP else 'D'}{self.number}"
+
+    def event_data(self):
+        """What an event tells of this revision (partsite.events): the file, and its 3D model as it is then."""
+        return {
+            "id": self.pk, "label": self.label, "kind": self.kind, "filename": self.filename,
+            "description": self.description, "size": self.size, "sha256": self.sha256,
+            "uploaded_by": self.uploaded_by.get_username() if self.uploaded_by_id else None,
+            "uploaded_at": self.uploaded_at.isoformat(),
+            "conversion_status": self.conversion_status, "conversion_error": self.conversion_error,
+            "download_url": absolute_url(reverse("revision-download", args=[self.pk])),
+        }
 
     @property
     def has_preview(self) -> bool:

@@ -3,10 +3,12 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from files.models import Kind
 from parts.lifecycle import FABRICATION, Action, Category, Status, Type, category_of
+from partsite.events import absolute_url
 
 
 def category_q(category):
@@ -73,6 +75,16 @@ class Part(models.Model):
     @property
     def category(self):
         return category_of(self.status, self.type)
+
+    def event_data(self):
+        """What an event tells of this part (partsite.events): the part as it is at that moment."""
+        return {
+            "id": self.pk, "part_number": self.part_number, "name": self.name, "type": self.type,
+            "status": self.status, "category": self.category,
+            "assignee": self.assignee.get_username() if self.assignee_id else None,
+            "url": absolute_url(reverse("part-detail", args=[self.pk])),
+            "api_url": absolute_url(f"/api/parts/{self.pk}/"),
+        }
 
     @property
     def latest_revision(self):

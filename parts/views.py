@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from audit.models import Access
+from audit.models import Access, Follow
 from audit.selectors import part_history
 from audit.services import file_access_record
 from files.models import ConversionStatus, Kind
@@ -99,6 +99,7 @@ def part_detail(request, pk):
         "moves": _move_buttons(request.user, part),
         "timeline": _with_repeats_folded(part_history(part)[::-1]),
         "may_upload": may_upload,
+        "following": Follow.objects.filter(user=request.user, part=part).exists(),
     })
 
 
