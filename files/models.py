@@ -98,6 +98,14 @@ class Revision(models.Model):
     preview_key = models.CharField(max_length=255, blank=True, editable=False)
     preview_error = models.TextField(blank=True, help_text="Why no preview could be drawn, when it could not.")
 
+    # Where in Onshape an imported file was exported from (empty for uploads): the element, the
+    # workspace, version or microversion its link named, and the exact microversion exported.
+    onshape_document_id = models.CharField(max_length=24, blank=True)
+    onshape_element_id = models.CharField(max_length=24, blank=True)
+    onshape_wvm = models.CharField(max_length=1, blank=True, help_text="w, v or m: what the link named.")
+    onshape_wvm_id = models.CharField(max_length=24, blank=True)
+    onshape_microversion_id = models.CharField(max_length=24, blank=True, help_text="The state of the document exported.")
+
     objects = RevisionQuerySet.as_manager()
 
     class Meta:
@@ -141,6 +149,48 @@ class Revision(models.Model):
     def preview_version(self) -> str:
         """The stored image's name, which a new preview changes."""
         return self.preview_key.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+class ImportStatus(models.TextChoices):
+    """An Onshape import: queued -> translating -> done | failed; queued -> failed."""
+
+    QUEUED = "queued", "Waiting to start"
+    TRANSLATING = "translating", "Onshape is exporting"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class OnshapeImport(models.Model):
+    """Exporting a part's Onshape element and storing the file as a new revision, as an upload would be.
+
+    The state lives here, so the task that moves it along takes only its id and may run twice;
+    `next_step_at` is when it is due again (while Onshape is exporting) and, while a worker has
+    it, the end of that worker's lease.
+    """
+
+    part = models.ForeignKey("parts.Part", on_delete=models.CASCADE, related_name="onshape_imports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    document_id = models.CharField(max_length=24)
+    wvm = models.CharField(max_length=1)
+    wvm_id = models.CharField(max_length=24)
+    element_id = models.CharField(max_length=24)
+    element_type = models.CharField(max_length=20, blank=True)
+    element_name = models.CharField(max_length=255, blank=True)
+    microversion_id = models.CharField(max_length=24, blank=True)
+    translation_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    error = models.TextField(blank=True)
+    failures = models.PositiveSmallIntegerField(default=0, help_text="Attempts that Onshape did not answer.")
+    revision = models.ForeignKey(Revision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    next_step_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Onshape import {self.pk} of part {self.part_id} ({self.status})"
 
 
 class UploadStatus(models.TextChoices):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from files.models import Kind
 from parts.lifecycle import FABRICATION, Action, Category, Status, Type, category_of
+from parts.onshape import validate_onshape_url
 from partsite.events import absolute_url
 
 
@@ -29,7 +30,10 @@ class Part(models.Model):
     subsystem = models.CharField(max_length=100, blank=True)
     amount = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     notes = models.TextField(blank=True)
-    onshape_url = models.URLField(max_length=500, blank=True)
+    onshape_url = models.URLField(
+        max_length=500, blank=True, validators=[validate_onshape_url],
+        help_text="The Onshape tab (part studio, assembly or drawing) the model comes from.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, editable=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_parts",

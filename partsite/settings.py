@@ -342,6 +342,16 @@ EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT_SECONDS", 30)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Partsite <partsite@localhost>")
 
+# Onshape: parts link to tabs on these hosts; imports call the API at ONSHAPE_API_URL with an API key pair.
+ONSHAPE_HOSTS = envlist("ONSHAPE_HOSTS", "cad.onshape.com")
+ONSHAPE_API_URL = os.environ.get("ONSHAPE_API_URL", "https://cad.onshape.com")
+ONSHAPE_ACCESS_KEY = os.environ.get("ONSHAPE_ACCESS_KEY", "")
+ONSHAPE_SECRET_KEY = os.environ.get("ONSHAPE_SECRET_KEY", "")
+ONSHAPE_TIMEOUT_SECONDS = envint("ONSHAPE_TIMEOUT_SECONDS", 30)
+# How often an import asks whether Onshape's export is done, and when it gives up waiting.
+ONSHAPE_POLL_SECONDS = envint("ONSHAPE_POLL_SECONDS", 5)
+ONSHAPE_TRANSLATION_TIMEOUT_SECONDS = envint("ONSHAPE_TRANSLATION_TIMEOUT_SECONDS", 900)
+
 # Webhooks: each delivery is tried at once, then after each of these pauses (about a day in all).
 WEBHOOK_RETRY_SECONDS = [int(pause) for pause in envlist("WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,36000")]
 WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 10)

@@ -3,15 +3,13 @@ signature with the `standardwebhooks` library, as an integrator's receiver would
 as it is told (fail a few times, redirect, be slow)."""
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-# The ports this project's tests may listen on.
-PORTS = range(8700, 8800)
+from partsite.testing import listening
 
 
 @dataclass
@@ -68,19 +66,6 @@ def _handler(receiver):
             pass
 
     return Handler
-
-
-def listening(handler):
-    """A threaded HTTP server with `handler` on the first free port of PORTS, serving in the background."""
-    for port in PORTS:
-        try:
-            server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        except OSError:
-            continue
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def start(receiver, path="/hook"):
