@@ -352,6 +352,10 @@ ONSHAPE_TIMEOUT_SECONDS = envint("ONSHAPE_TIMEOUT_SECONDS", 30)
 ONSHAPE_POLL_SECONDS = envint("ONSHAPE_POLL_SECONDS", 5)
 ONSHAPE_TRANSLATION_TIMEOUT_SECONDS = envint("ONSHAPE_TRANSLATION_TIMEOUT_SECONDS", 900)
 
+# Malware scanning: every upload is streamed to this clamd (unix:///path or tcp://host:3310); off when empty.
+CLAMAV_ADDRESS = os.environ.get("CLAMAV_ADDRESS", "")
+CLAMAV_TIMEOUT_SECONDS = envint("CLAMAV_TIMEOUT_SECONDS", 120)
+
 # Webhooks: each delivery is tried at once, then after each of these pauses (about a day in all).
 WEBHOOK_RETRY_SECONDS = [int(pause) for pause in envlist("WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,36000")]
 WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 10)
