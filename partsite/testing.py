@@ -69,7 +69,7 @@ class WorkerProcess:
         self.log = self.data_dir / "worker.log"
         self.broker_url, self.transport_options = self._broker(settings)
         self.environment = {
-            "PATH": os.environ["PATH"],
+            **os.environ,
             "PARTSITE_DATA_DIR": str(self.data_dir),
             "DATABASE_URL": _database_url(connection.settings_dict),
             "CELERY_BROKER_URL": self.broker_url,
