@@ -2,6 +2,7 @@
 tried again with back-off, and an endpoint that keeps failing is disabled and the leads told."""
 
 import json
+import re
 import time
 
 import pytest
@@ -239,3 +240,20 @@ def test_an_uploaded_revision_is_told(lead, as_fabricator, endpoint, receiver, t
         post_file(as_fabricator, part, box_step(), "bracket.step")
 
     assert "revision.uploaded" in [payload["type"] for payload in receiver.verified()]
+
+
+def test_the_readme_shows_a_message_whose_signature_verifies():
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from standardwebhooks.webhooks import Webhook
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    secret = re.search(r"signed with the\nsecret `(whsec_[^`]+)`", readme)[1]
+    example = re.search(r"```http\n(.*?)\n\n(.*?)\n```", readme, re.DOTALL)
+    headers = dict(line.split(": ", 1) for line in example[1].splitlines()[1:])
+    body = example[2]
+
+    at = datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
+    assert Webhook(secret).sign(headers["webhook-id"], at, body) == headers["webhook-signature"]
+    assert json.loads(body)["type"] == "part.moved"
