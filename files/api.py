@@ -9,11 +9,22 @@ from audit.models import Access
 from audit.services import file_access_record
 from files import permissions, services
 from files.filters import RevisionFilter
-from files.models import GLB_CONTENT_TYPE, PREVIEW_CONTENT_TYPE, ConversionStatus, Kind, Revision, Upload
+from files.models import (
+    GLB_CONTENT_TYPE,
+    PREVIEW_CONTENT_TYPE,
+    ConversionStatus,
+    Kind,
+    OnshapeImport,
+    Revision,
+    Upload,
+)
+from files.onshape_import import onshape_import_start
 from files.responses import preview_response, stored_file_response
+from files.scanning import check_servable, revision_rescan
 from files.selectors import revision_queryset
 from files.serializers import (
     CreatedRevisionSerializer,
+    OnshapeImportSerializer,
     RevisionSerializer,
     RevisionUploadSerializer,
     UploadSerializer,
@@ -126,6 +137,7 @@ class PartBuiltDownloadView(APIView):
 
 
 def _download(request, revision):
+    check_servable(revision)
     file_access_record(request=request, revision=revision, access=Access.DOWNLOAD)
     return stored_file_response(
         request, key=revision.storage_key, size=revision.size, sha256=revision.sha256,
@@ -167,6 +179,7 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
                 + (f" {revision.conversion_error}" if revision.conversion_error else ""),
                 conversion_status=revision.conversion_status, conversion_error=revision.conversion_error,
             )
+        check_servable(revision)
         file_access_record(request=request, revision=revision, access=Access.MODEL)
         stem = revision.filename.rsplit(".", 1)[0]
         return stored_file_response(
@@ -187,11 +200,48 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
         """Not recorded as a file access, unlike the model: a board of thumbnails would bury the real ones."""
         return preview_response(request, self.get_object())
 
+    @extend_schema(request=None, responses=RevisionSerializer, summary="Scan this revision for malware again (lead)")
+    @action(detail=True, methods=["post"])
+    def rescan(self, request, pk=None):
+        revision = revision_rescan(revision=self.get_object(), actor=request.user)
+        return Response(RevisionSerializer(revision, context={"request": request}).data)
+
     @extend_schema(request=None, responses=RevisionSerializer, summary="Convert this revision again")
     @action(detail=True, methods=["post"])
     def reconvert(self, request, pk=None):
         revision = services.revision_reconvert(revision=self.get_object(), actor=request.user)
         return Response(RevisionSerializer(revision, context={"request": request}).data)
+
+
+class PartOnshapeImportsView(generics.ListAPIView):
+    """A part's imports from Onshape, newest first; POST starts one (leads and fabricators)."""
+
+    serializer_class = OnshapeImportSerializer
+    filterset_class = None
+
+    def get_part(self):
+        return get_object_or_404(Part, pk=self.kwargs["part_pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return OnshapeImport.objects.none()
+        return OnshapeImport.objects.filter(part=self.get_part()).select_related("requested_by")
+
+    @extend_schema(
+        request=None, responses={202: OnshapeImportSerializer},
+        summary="Import the part's Onshape tab as a new revision (STEP, or PDF for a drawing), in the background",
+    )
+    def post(self, request, part_pk):
+        started = onshape_import_start(part=self.get_part(), actor=request.user)
+        return Response(OnshapeImportSerializer(started).data, status=status.HTTP_202_ACCEPTED)
+
+
+class OnshapeImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """One import from Onshape: its status, why it failed, the revision it made."""
+
+    serializer_class = OnshapeImportSerializer
+    queryset = OnshapeImport.objects.select_related("requested_by")
+    filterset_class = None
 
 
 class UploadViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -26,6 +26,7 @@ from django.utils import timezone
 from files.converter import convert_step_to_glb
 from files.models import ConversionStatus, Kind, Revision
 from files.preview import render_preview
+from partsite.events import EventType, event_record
 from files.storage import (
     CHUNK_BYTES,
     new_glb_key,
@@ -100,6 +101,7 @@ def _claim(revision_id):
             )
             revision.conversion_finished_at = now
             revision.save()
+            event_record(EventType.REVISION_CONVERSION_FAILED, part=revision.part, revision=revision)
             return None
         revision.conversion_status = ConversionStatus.RUNNING
         revision.conversion_attempts += 1
@@ -137,6 +139,10 @@ def _finish(revision, result, glb_key, glb_digest):
             current.bbox_mm = list(result.bbox_mm) if result.ok and result.bbox_mm else None
             current.preview_key, current.preview_error = "", ""
             current.save()
+            event_record(
+                EventType.REVISION_CONVERTED if result.ok else EventType.REVISION_CONVERSION_FAILED,
+                part=current.part, revision=current,
+            )
             if result.ok:
                 from files.tasks import render_preview
 

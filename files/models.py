@@ -45,6 +45,20 @@ CONVERSION_BADGE_COLOURS = {
 }
 
 
+class ScanStatus(models.TextChoices):
+    """The malware scan of a revision's file (files.scanning).
+
+    pending -> clean | infected | error; any -> pending when a lead asks for a new scan.
+    not_scanned: uploaded while scanning was off (no CLAMAV_ADDRESS); served as before.
+    """
+
+    NOT_SCANNED = "not_scanned", "Not scanned"
+    PENDING = "pending", "Waiting for the scan"
+    CLEAN = "clean", "Clean"
+    INFECTED = "infected", "Infected (quarantined)"
+    ERROR = "error", "Could not be scanned"
+
+
 class RevisionQuerySet(models.QuerySet):
     def pinned(self):
         """Revisions an approval or a completion refers to: these are never deleted."""
@@ -98,6 +112,15 @@ class Revision(models.Model):
     preview_key = models.CharField(max_length=255, blank=True, editable=False)
     preview_error = models.TextField(blank=True, help_text="Why no preview could be drawn, when it could not.")
 
+    scan_status = models.CharField(
+        max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED, db_index=True,
+    )
+    scan_signature = models.CharField(max_length=200, blank=True, help_text="What the scanner found, when infected.")
+    scan_error = models.TextField(blank=True, help_text="Why the file could not be scanned, or was not yet.")
+    scan_attempts = models.PositiveSmallIntegerField(default=0)
+    scan_queued_at = models.DateTimeField(null=True, blank=True)
+    scanned_at = models.DateTimeField(null=True, blank=True)
+
     # Where in Onshape an imported file was exported from (empty for uploads): the element, the
     # workspace, version or microversion its link named, and the exact microversion exported.
     onshape_document_id = models.CharField(max_length=24, blank=True)
@@ -131,7 +154,19 @@ class Revision(models.Model):
             "uploaded_by": self.uploaded_by.get_username() if self.uploaded_by_id else None,
             "uploaded_at": self.uploaded_at.isoformat(),
             "conversion_status": self.conversion_status, "conversion_error": self.conversion_error,
+            "triangles": self.triangles, "bbox_mm": self.bbox_mm, "scan_status": self.scan_status,
+            "onshape": self.onshape_source,
             "download_url": absolute_url(reverse("revision-download", args=[self.pk])),
+        }
+
+    @property
+    def onshape_source(self):
+        """Where in Onshape the file was exported from, or None for an upload."""
+        if not self.onshape_document_id:
+            return None
+        return {
+            "document_id": self.onshape_document_id, "element_id": self.onshape_element_id, "wvm": self.onshape_wvm,
+            "wvm_id": self.onshape_wvm_id, "microversion_id": self.onshape_microversion_id,
         }
 
     @property

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from files import permissions
-from files.models import CONTENT_TYPES, EXTENSIONS, ConversionStatus, Kind, Revision, Upload, UploadStatus
+from files import permissions, scanning
+from files.models import CONTENT_TYPES, EXTENSIONS, ConversionStatus, Kind, Revision, ScanStatus, Upload, UploadStatus
 from files.step_header import InvalidContent, sniff_pdf, sniff_step
 from files.storage import (
     PartsGone,
@@ -27,6 +27,7 @@ from files.storage import (
 )
 from files.upload_handler import max_upload_bytes, too_large
 from partsite.errors import Conflict, Invalid, Unprocessable
+from partsite.events import EventType, event_record
 from parts.lifecycle import Action, Status
 from parts.models import Part, PartEvent
 
@@ -74,15 +75,16 @@ def check_not_a_revision_yet(part, sha256):
         )
 
 
-def _check_part_takes_files(part):
+def check_part_takes_files(part):
     if part.status == Status.RETIRED:
         raise Conflict(f"{part.part_number} is retired; restore it before adding files.", status=part.status)
 
 
-def revision_upload(*, part, actor, uploaded_file, description="", kind=None):
-    """A new revision from a file the upload handler spooled and digested."""
+def revision_upload(*, part, actor, uploaded_file, description="", kind=None, onshape=None):
+    """A new revision from a file the upload handler spooled and digested (or an Onshape import
+    downloaded, which names where it came from in `onshape`: the Revision's onshape_* fields)."""
     permissions.check_may_upload(actor)
-    _check_part_takes_files(part)
+    check_part_takes_files(part)
     kind = kind_for_filename(uploaded_file.name, kind)
     digest = uploaded_file.digest
     check_size(digest.size)
@@ -93,23 +95,25 @@ def revision_upload(*, part, actor, uploaded_file, description="", kind=None):
     object_save(key, uploaded_file)
     return _revision_record(
         part=part, actor=actor, kind=kind, key=key, filename=uploaded_file.name, description=description,
-        digest=digest, header=header,
+        digest=digest, header=header, source=onshape or {},
     )
 
 
-def _revision_record(*, part, actor, kind, key, filename, description, digest, header):
+def _revision_record(*, part, actor, kind, key, filename, description, digest, header, source=None):
     """Write the row for an object already stored at `key`; on any failure the object goes."""
     try:
         with transaction.atomic():
             part = Part.objects.select_for_update().get(pk=part.pk)
-            _check_part_takes_files(part)
+            check_part_takes_files(part)
             check_not_a_revision_yet(part, digest.sha256)
             last = Revision.objects.filter(part=part, kind=kind).aggregate(Max("number"))["number__max"]
             revision = Revision(
                 part=part, kind=kind, number=(last or 0) + 1, filename=filename[:255], description=description,
                 size=digest.size, sha256=digest.sha256, content_type=CONTENT_TYPES[kind], storage_key=key,
-                uploaded_by=actor,
+                uploaded_by=actor, scan_status=scanning.initial_status(), **(source or {}),
             )
+            if revision.scan_status == ScanStatus.PENDING:
+                revision.scan_queued_at = timezone.now()
             if header:
                 revision.schema = header.schema_family
                 revision.file_schema = header.file_schema
@@ -127,6 +131,9 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
                 part=part, action=Action.UPLOAD, from_status=part.status, to_status=part.status, actor=actor,
                 note=f"{revision.label} {revision.filename}",
             )
+            event_record(EventType.REVISION_UPLOADED, actor=actor, part=part, revision=revision)
+            if revision.scan_status == ScanStatus.PENDING:
+                scanning.scan_queue(revision.pk)
             if kind == Kind.STEP:
                 _queue_conversion(revision.pk)
     except BaseException:
@@ -158,6 +165,7 @@ def revision_delete(*, revision, actor):
         if pinned_by and revision.pk == pinned_by["built_revision"]:
             raise Conflict(f"{revision.label} is the revision its part was built from and cannot be deleted.")
         keys = [revision.storage_key, revision.glb_key, revision.preview_key]
+        event_record(EventType.REVISION_DELETED, actor=actor, part=revision.part, revision=revision)
         revision.delete()
         transaction.on_commit(lambda: [object_delete(key) for key in keys])
 
@@ -205,7 +213,7 @@ def revision_reconvert(*, revision, actor):
 
 def upload_start(*, part, actor, filename, size, sha256="", description="", kind=None):
     permissions.check_may_upload(actor)
-    _check_part_takes_files(part)
+    check_part_takes_files(part)
     kind = kind_for_filename(filename, kind)
     check_size(size)
     sha256 = (sha256 or "").lower()

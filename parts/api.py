@@ -15,6 +15,7 @@ from audit.models import Access
 from audit.services import file_accesses_record
 from audit.selectors import part_history
 from audit.serializers import HistoryEntrySerializer
+from files.scanning import check_servable
 from parts import permissions, services
 from parts.archive import archive_entries, archive_stream
 from parts.exchange import MAX_IMPORT_BYTES, parts_csv_lines, parts_import
@@ -200,6 +201,8 @@ class PartViewSet(
     def archive(self, request):
         entries = archive_entries(self.filter_queryset(self.get_queryset()))
         revisions = [entry.revision for entry in entries if entry.revision is not None]
+        for revision in revisions:
+            check_servable(revision)
         file_accesses_record(request=request, revisions=revisions, access=Access.DOWNLOAD)
         stream = archive_stream(entries)
         response = _attachment(stream, "application/zip", f"parts-{timezone.now():%Y%m%d-%H%M%S}.zip")

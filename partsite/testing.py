@@ -150,3 +150,17 @@ def _database_url(database):
         return f"sqlite:///{database['NAME']}"
     user = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
     return f"postgres://{user}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
+
+
+class Telling:
+    """A context (reusable) in which changes are told as they commit: dispatched, emailed and delivered in-process."""
+
+    def __init__(self, capture):
+        self._capture, self._current = capture, []
+
+    def __enter__(self):
+        self._current.append(self._capture(execute=True))
+        return self._current[-1].__enter__()
+
+    def __exit__(self, *raised):
+        return self._current.pop().__exit__(*raised)

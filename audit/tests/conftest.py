@@ -4,20 +4,7 @@ import pytest
 
 from audit import webhooks
 from audit.tests.receiver import Receiver, start
-
-
-class Telling:
-    """A context (reusable) in which changes are told as they commit: dispatched, emailed and delivered in-process."""
-
-    def __init__(self, capture):
-        self._capture, self._current = capture, []
-
-    def __enter__(self):
-        self._current.append(self._capture(execute=True))
-        return self._current[-1].__enter__()
-
-    def __exit__(self, *raised):
-        return self._current.pop().__exit__(*raised)
+from partsite.testing import Telling
 
 
 @pytest.fixture
