@@ -156,3 +156,16 @@ def test_an_event_told_twice_notifies_once(lead, fabricator, telling):
 def test_leads_choose_the_leads_kinds_and_others_do_not_see_them(lead, fabricator):
     assert NotificationKind.INFECTED in notifications.email_choices(lead)
     assert NotificationKind.INFECTED not in notifications.email_choices(fabricator)
+
+
+def test_a_failed_conversion_tells_whoever_uploaded_the_file_with_the_reason(as_fabricator, fabricator, telling):
+    from files.tests.helpers import post_file
+    from files.tests.samples import box_step
+
+    with telling:
+        post_file(as_fabricator, make_part(part_number="P-00007"), box_step(solid=False), "no-solids.step")
+
+    [notification] = Notification.objects.filter(recipient=fabricator)
+    assert notification.kind == NotificationKind.CONVERSION_FAILED
+    assert notification.title == "The 3D model of P-00007 R1 no-solids.step could not be made"
+    assert notification.body  # the converter's reason

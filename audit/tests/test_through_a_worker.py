@@ -92,3 +92,27 @@ def test_a_receiver_that_fails_and_then_recovers_gets_it_and_the_log_shows_the_r
     assert log == [(1, 500, False), (2, 502, False), (3, 204, True)]
     assert len({message.headers["webhook-id"] for message in receiver.received}) == 1
     assert all(message.payload is not None for message in receiver.received)
+
+
+def test_revision_events_and_a_failed_conversion_are_told_by_the_worker(through, lead, fabricator, as_fabricator,
+                                                                       as_lead, receiver):
+    from files.tests.helpers import post_file
+    from files.tests.samples import box_step
+
+    endpoint = webhooks.endpoint_create(actor=lead, url=receiver.url, event_types=[
+        "revision.uploaded", "revision.converted", "revision.conversion_failed", "revision.deleted",
+    ])
+    receiver.secret = endpoint.secret
+    part = make_part()
+    good = post_file(as_fabricator, part, box_step(), "bracket.step").json()
+    post_file(as_fabricator, part, box_step(solid=False), "no-solids.step")
+    through.wait_for(lambda: len(receiver.received) >= 4, "four revision events")
+    assert as_lead.delete(f"/api/revisions/{good['id']}/").status_code == 204
+
+    receiver.wait_for(5)
+    assert sorted(payload["type"] for payload in receiver.verified()) == [
+        "revision.conversion_failed", "revision.converted", "revision.deleted", "revision.uploaded",
+        "revision.uploaded",
+    ]
+    through.wait_for(lambda: Notification.objects.filter(recipient=fabricator).exists(), "a notification")
+    assert kinds_told(fabricator) == [NotificationKind.CONVERSION_FAILED]

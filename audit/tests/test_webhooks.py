@@ -234,12 +234,30 @@ def test_a_payload_is_what_was_true_when_it_happened(lead, endpoint, receiver, t
     assert set(body) == {"type", "timestamp", "data"}
 
 
-def test_an_uploaded_revision_is_told(lead, as_fabricator, endpoint, receiver, telling):
+def test_revisions_uploaded_converted_failed_and_deleted_are_told(lead, as_fabricator, as_lead, endpoint, receiver,
+                                                                  telling):
     part = make_part()
     with telling:
-        post_file(as_fabricator, part, box_step(), "bracket.step")
+        good = post_file(as_fabricator, part, box_step(30, 20, 10), "bracket.step").json()
+        post_file(as_fabricator, part, box_step(solid=False), "no-solids.step")
+    with telling:
+        assert as_lead.delete(f"/api/revisions/{good['id']}/").status_code == 204
 
-    assert "revision.uploaded" in [payload["type"] for payload in receiver.verified()]
+    told = {}
+    for payload in receiver.verified():
+        told.setdefault(payload["type"], []).append(payload)
+    assert {name: len(payloads) for name, payloads in told.items()} == {
+        "revision.uploaded": 2, "revision.converted": 1, "revision.conversion_failed": 1, "revision.deleted": 1,
+    }
+    uploaded, [converted], [failed], [deleted] = (
+        told["revision.uploaded"][0], told["revision.converted"], told["revision.conversion_failed"],
+        told["revision.deleted"],
+    )
+    assert uploaded["data"]["revision"]["filename"] == "bracket.step" and uploaded["data"]["actor"] == "bob"
+    assert converted["data"]["revision"]["bbox_mm"] == [30.0, 20.0, 10.0]
+    assert failed["data"]["revision"]["conversion_status"] == "failed"
+    assert failed["data"]["revision"]["conversion_error"]
+    assert deleted["data"]["revision"]["id"] == good["id"] and deleted["data"]["actor"] == "alice"
 
 
 def test_the_readme_shows_a_message_whose_signature_verifies():
