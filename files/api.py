@@ -19,14 +19,13 @@ from files.serializers import (
     UploadSerializer,
     UploadStartSerializer,
 )
-from files.storage import direct_uploads, is_s3
-from files.upload_handler import DigestingUploadHandler, S3StreamingUploadHandler
+from files.storage import vault
 from partsite.errors import Conflict
 from parts.models import Part
 
 FILE_RESPONSES = {
-    (200, "application/octet-stream"): OpenApiResponse(description="The file (local storage; Range supported)."),
-    302: OpenApiResponse(description="A short-lived presigned link to the file (S3 storage)."),
+    (200, "application/octet-stream"): OpenApiResponse(description="The file, sent by Partsite (Range supported)."),
+    302: OpenApiResponse(description="A short-lived presigned link to the file in object storage."),
 }
 
 
@@ -41,21 +40,12 @@ class PartRevisionsView(generics.ListAPIView):
     serializer_class = RevisionSerializer
     filterset_class = RevisionFilter
 
-    def initialize_request(self, request, *args, **kwargs):
-        # Before anything reads the body: digest the file as it comes, and spool it to disk, or
-        # on S3 send it to the bucket in parts meanwhile.
-        self.upload_handler = S3StreamingUploadHandler(request) if is_s3() else DigestingUploadHandler(request)
-        request.upload_handlers = [self.upload_handler]
-        return super().initialize_request(request, *args, **kwargs)
-
     def dispatch(self, request, *args, **kwargs):
-        try:
+        # Before anything reads the body, the vault's upload handler takes over: it digests the file
+        # as it comes and stores it as fast as its backend can; whatever went wrong (a refused file,
+        # a duplicate, a client gone, a database error), nothing stays half-written.
+        with vault().receiving_uploads(request):
             return super().dispatch(request, *args, **kwargs)
-        finally:
-            # Whatever went wrong (a refused file, a duplicate, a client gone, a database error),
-            # parts streamed to S3 and not made a revision are aborted: nothing stays half-written.
-            if isinstance(getattr(self, "upload_handler", None), S3StreamingUploadHandler):
-                self.upload_handler.discard()
 
     def get_part(self):
         return get_object_or_404(Part, pk=self.kwargs["part_pk"])
@@ -87,7 +77,7 @@ def _upload_response(upload, request, status_code=status.HTTP_200_OK):
         received = services.upload_received(upload)
     except Conflict:  # its parts are gone; the upload now says so in `status` and `error`
         received = {}
-    context = {"request": request, "backend": direct_uploads(), "received": received}
+    context = {"request": request, "vault": vault(), "received": received}
     return Response(UploadSerializer(upload, context=context).data, status=status_code)
 
 

@@ -13,10 +13,9 @@ from django.http import StreamingHttpResponse
 from audit.models import FileAccess
 from conftest import client_for
 from files.models import Revision
-from files.storage import StorageError, object_save
+from files.storage import StorageError, vault
 from files.tests.helpers import post_file
 from files.tests.samples import box_step, pdf_bytes
-from parts import archive
 from parts.archive import MANIFEST_COLUMNS, NO_APPROVED_STEP, safe_name
 from parts.tests.factories import make_part
 
@@ -152,14 +151,14 @@ def test_every_role_may_download_an_archive_but_not_without_one(
 @pytest.mark.usefixtures("storage_backend")
 def test_the_archive_is_sent_while_storage_is_read_one_file_at_a_time(as_viewer, parts, monkeypatch):
     events = []
-    read_from_storage = archive.object_chunks
+    read_from_storage = vault().chunks
 
     def watched(key, *args, **kwargs):
         events.append(("open", key))
         yield from read_from_storage(key, *args, **kwargs)
         events.append(("done", key))
 
-    monkeypatch.setattr(archive, "object_chunks", watched)
+    monkeypatch.setattr(vault(), "chunks", watched)
     response = as_viewer.get(URL)
     assert isinstance(response, StreamingHttpResponse)
     assert events == []  # nothing is read before the response starts
@@ -180,7 +179,7 @@ def test_the_archive_is_sent_while_storage_is_read_one_file_at_a_time(as_viewer,
 def test_a_stored_file_that_no_longer_matches_its_hash_stops_the_archive(as_viewer, parts):
     revision = Revision.objects.get(part=parts[0], kind="step", number=1)
     storages["default"].delete(revision.storage_key)
-    object_save(revision.storage_key, io.BytesIO(b"x" * revision.size))
+    vault().save(revision.storage_key, io.BytesIO(b"x" * revision.size))
 
     response = as_viewer.get(URL)
 
