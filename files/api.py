@@ -5,12 +5,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import Access
-from audit.services import file_access_record
 from files import permissions, services
 from files.filters import RevisionFilter
-from files.models import GLB_CONTENT_TYPE, PREVIEW_CONTENT_TYPE, ConversionStatus, Kind, Revision, Upload
-from files.responses import preview_response, stored_file_response
+from files.models import PREVIEW_CONTENT_TYPE, ConversionStatus, Kind, Revision, Upload
+from files.responses import model_response, preview_response, revision_response
 from files.selectors import revision_queryset
 from files.serializers import (
     CreatedRevisionSerializer,
@@ -100,7 +98,7 @@ class PartDownloadView(APIView):
         revision = part.approved_revision or part.latest_revision
         if revision is None:
             raise Conflict(f"{part.part_number} has no STEP revision yet.")
-        return _download(request, revision)
+        return revision_response(request, revision)
 
 
 class PartBuiltDownloadView(APIView):
@@ -112,15 +110,7 @@ class PartBuiltDownloadView(APIView):
         part = get_object_or_404(Part.objects.select_related("built_revision__part"), pk=part_pk)
         if part.built_revision is None:
             raise Conflict(f"{part.part_number} has not been built yet, so there is no built revision to download.")
-        return _download(request, part.built_revision)
-
-
-def _download(request, revision):
-    file_access_record(request=request, revision=revision, access=Access.DOWNLOAD)
-    return stored_file_response(
-        request, key=revision.storage_key, size=revision.size, sha256=revision.sha256,
-        filename=revision.filename, content_type=revision.content_type,
-    )
+        return revision_response(request, part.built_revision)
 
 
 class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
@@ -139,7 +129,7 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
     @extend_schema(responses=FILE_RESPONSES, summary="Download the file, byte for byte")
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        return _download(request, self.get_object())
+        return revision_response(request, self.get_object())
 
     @extend_schema(
         responses={**FILE_RESPONSES, 409: OpenApiResponse(description="No model yet: conversion_status says why.")},
@@ -157,12 +147,7 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
                 + (f" {revision.conversion_error}" if revision.conversion_error else ""),
                 conversion_status=revision.conversion_status, conversion_error=revision.conversion_error,
             )
-        file_access_record(request=request, revision=revision, access=Access.MODEL)
-        stem = revision.filename.rsplit(".", 1)[0]
-        return stored_file_response(
-            request, key=revision.glb_key, size=revision.glb_size, sha256=revision.glb_sha256,
-            filename=f"{stem}.glb", content_type=GLB_CONTENT_TYPE, as_attachment=False,
-        )
+        return model_response(request, revision)
 
     @extend_schema(
         responses={

@@ -1,18 +1,80 @@
-"""Serving stored files: the vault's download response, and the previews' PNGs."""
+"""Every file Partsite sends: a revision's bytes, its 3D model, a ZIP archive of revisions, a preview.
 
-from django.http import HttpResponse, HttpResponseNotModified
+Downloads, 3D models and archives leave only through the functions here, and each passes
+through `_served`, which records the file access (audit.services): a route that serves a file
+calls one of these, so no route can forget the record. The bytes themselves are the vault's
+business (Vault.download_response: the open file with Range support, or a presigned link).
+Previews are not recorded: a board of thumbnails would bury the real accesses.
+"""
+
+import re
+
+from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.utils.http import content_disposition_header, parse_etags
 
-from files.models import PREVIEW_CONTENT_TYPE, ConversionStatus, Kind
+from audit.models import Access
+from audit.services import archive_access_record, file_access_record
+from files.models import GLB_CONTENT_TYPE, PREVIEW_CONTENT_TYPE, ConversionStatus, Kind
 from files.storage import vault
 from partsite.errors import NotFound
 
+ARCHIVE_CONTENT_TYPE = "application/zip"
+RANGE_START = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-")
 
-def stored_file_response(request, *, key, size, sha256, filename, content_type, as_attachment=True):
-    return vault().download_response(
-        request, key=key, size=size, sha256=sha256, filename=filename, content_type=content_type,
-        inline=not as_attachment,
+
+def revision_response(request, revision, *, inline=False):
+    """The revision's exact bytes, as an attachment with its original name, or shown in the browser."""
+    response = vault().download_response(
+        request, key=revision.storage_key, size=revision.size, sha256=revision.sha256,
+        filename=revision.filename, content_type=revision.content_type, inline=inline,
     )
+    return _served(request, response, lambda: file_access_record(
+        request=request, access=Access.DOWNLOAD, revision=revision,
+    ))
+
+
+def model_response(request, revision):
+    """The GLB converted from a revision (ready, the caller has checked), for the browser's 3D view."""
+    stem = revision.filename.rsplit(".", 1)[0]
+    response = vault().download_response(
+        request, key=revision.glb_key, size=revision.glb_size, sha256=revision.glb_sha256,
+        filename=f"{stem}.glb", content_type=GLB_CONTENT_TYPE, inline=True,
+    )
+    return _served(request, response, lambda: file_access_record(
+        request=request, access=Access.MODEL, revision=revision,
+    ))
+
+
+def archive_response(request, stream, *, filename, revisions):
+    """A ZIP archive streamed as it is read from storage (`stream` knows its length), recorded as one access."""
+    response = StreamingHttpResponse(stream, content_type=ARCHIVE_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Length"] = str(len(stream))
+    return _served(request, response, lambda: archive_access_record(
+        request=request, name=filename, revisions=revisions,
+    ))
+
+
+def _served(request, response, record):
+    """The one way out for a file: `record()` writes its access when serving the response is a new one."""
+    if _is_a_new_access(request, response):
+        record()
+    return response
+
+
+def _is_a_new_access(request, response):
+    """A HEAD fetches nothing, and nothing is served with an error. A download fetched in byte
+    ranges counts once, by its piece that starts at the first byte: whether Partsite sends the
+    range itself (206) or storage does, after a redirect, to the same Range header."""
+    if request.method == "HEAD" or response.status_code >= 400:
+        return False
+    if response.status_code == 206:
+        return response["Content-Range"].startswith("bytes 0-")
+    if 300 <= response.status_code < 400:
+        match = RANGE_START.match(request.headers.get("Range", ""))
+        return match is None or match[1] in ("", "0")
+    return True
 
 
 def preview_response(request, revision):
