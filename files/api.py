@@ -18,6 +18,7 @@ from files.serializers import (
     UploadStartSerializer,
 )
 from files.storage import vault
+from files.upload_handler import receiving_uploads
 from partsite.errors import Conflict
 from parts.models import Part
 
@@ -39,10 +40,8 @@ class PartRevisionsView(generics.ListAPIView):
     filterset_class = RevisionFilter
 
     def dispatch(self, request, *args, **kwargs):
-        # Before anything reads the body, the vault's upload handler takes over: it digests the file
-        # as it comes and stores it as fast as its backend can; whatever went wrong (a refused file,
-        # a duplicate, a client gone, a database error), nothing stays half-written.
-        with vault().receiving_uploads(request):
+        # The file is digested as it arrives and stored as fast as the vault's backend can take it.
+        with receiving_uploads(request):
             return super().dispatch(request, *args, **kwargs)
 
     def get_part(self):

@@ -20,6 +20,7 @@ from files.models import Kind, Upload
 from files.storage import PartsGone, StorageError, new_glb_key, new_revision_key, part_size_for, vault
 from files.tests.helpers import send_part
 from files.tests.samples import box_step
+from files.upload_handler import receiving_uploads
 from parts.tests.factories import make_part
 from partsite.errors import TooLarge
 
@@ -166,7 +167,7 @@ def test_an_upload_is_digested_as_it_arrives_and_stored_under_its_own_key(settin
     content = box_step(padding=6 * MIB)
     request = upload_request(content)
 
-    with vault().receiving_uploads(request):
+    with receiving_uploads(request):
         uploaded = request.FILES["file"]
         vault().save_upload(uploaded)
 
@@ -180,7 +181,7 @@ def test_an_upload_is_digested_as_it_arrives_and_stored_under_its_own_key(settin
 def test_an_upload_that_is_not_stored_leaves_nothing_behind(storage_backend):
     request = upload_request(box_step(padding=MIB))
 
-    with vault().receiving_uploads(request):
+    with receiving_uploads(request):
         assert request.FILES["file"].digest.size > MIB
 
     assert list(vault().keys()) == []
@@ -191,7 +192,7 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(settings, storage
     settings.MAX_UPLOAD_MB = 1
     request = upload_request(b"x" * 3 * MIB)
 
-    with pytest.raises(TooLarge), vault().receiving_uploads(request):
+    with pytest.raises(TooLarge), receiving_uploads(request):
         request.FILES["file"]
 
     assert unfinished_uploads(storage_backend) == []

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from files.models import Revision, Upload
 from files.storage import vault
-from files.storage_s3 import S3Vault
+from files.storage.s3 import S3Vault
 from files.tests.helpers import convert_now, post_file, stored_keys
 from files.tests.samples import box_step, pdf_bytes
 from parts.tests.factories import make_part

@@ -2,28 +2,25 @@
 
 Downloads are a 302 to a short-lived presigned link, so the bytes go from the bucket to the
 client and never through Partsite. A simple upload is sent to the bucket as an S3 multipart
-upload while the request body arrives (S3StreamingUploadHandler), so receiving and sending
-overlap; storing it completes the multipart upload, and leaving the request aborts any that
-was not. The parts of a direct upload are an S3 multipart upload too, and the client PUTs
-each part to a presigned URL.
+upload while the request body arrives (S3PartsWriter), so receiving and sending overlap;
+storing it completes the multipart upload, and discarding it aborts the upload. The parts
+of a direct upload are an S3 multipart upload too, and the client PUTs each part to a
+presigned URL.
 """
 
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from functools import cached_property
 
 import boto3
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from files.models import CONTENT_TYPES
-from files.storage import CHUNK_BYTES, Digest, PartsGone, Vault, new_upload_key, part_size_for, upload_kind
-from files.upload_handler import CHUNK_SIZE, check_declared_length, max_upload_bytes, too_large
+from files.storage import CHUNK_BYTES, PartsGone, Vault, new_upload_key, part_size_for, upload_kind
 
 UNKNOWN_CONTENT_TYPE = "application/octet-stream"
 MAX_PRESIGNED_SECONDS = 7 * 24 * 3600  # the longest S3 honours
@@ -92,16 +89,14 @@ class S3Vault(Vault):
 
     # Simple uploads
 
-    @contextmanager
-    def receiving_uploads(self, request):
-        handler = S3StreamingUploadHandler(request, vault=self)
-        request.upload_handlers = [handler]
-        try:
-            yield
-        finally:
-            # Whatever went wrong (a refused file, a duplicate, a client gone, a database error),
-            # parts sent and not made a revision are aborted: nothing stays half-written.
-            handler.discard()
+    def upload_receiver(self, filename, *, content_type, largest):
+        # Stored as what its extension says it is, whatever the client claimed; a file of no
+        # known kind is refused before it is stored.
+        kind = upload_kind(filename)
+        return S3PartsWriter(
+            self, new_upload_key(filename), filename=filename,
+            content_type=CONTENT_TYPES[kind] if kind else UNKNOWN_CONTENT_TYPE, part_size=part_size_for(largest),
+        )
 
     # Direct uploads
 
@@ -185,15 +180,17 @@ class S3PartsWriter:
     held as 8 MiB buffers cost the web worker 25 MB more at its peak (bench/RESULTS.md), and
     botocore streams a file body from disk. At most IN_FLIGHT parts are on their way while
     the next fills; writing waits for one of them otherwise. Nothing is visible in the
-    bucket until complete(); abort() drops every part sent.
+    bucket until complete(); discard() drops every part sent. It is the S3 vault's upload
+    receiver (Vault.upload_receiver).
     """
 
     IN_FLIGHT = 2
 
-    def __init__(self, vault, key, *, content_type, part_size):
+    def __init__(self, vault, key, *, filename, content_type, part_size):
         # One client for the request's thread and the senders': boto3 clients are thread-safe.
         self.client, self.bucket = vault.client, vault.bucket
-        self.key, self.part_size, self.closed = key, part_size, False
+        self.key, self.filename, self.content_type = key, filename, content_type
+        self.part_size, self.closed = part_size, False
         self.upload_id = self.client.create_multipart_upload(
             Bucket=self.bucket, Key=key, **vault.write_parameters(key, content_type)
         )["UploadId"]
@@ -215,13 +212,13 @@ class S3PartsWriter:
             if self._filled == self.part_size:
                 self._send()
 
-    def flush(self):
+    def finish(self, size):
         """Send what is left as the last part (the only one that may be shorter, or empty)."""
         if self._filled or not self._parts:
             self._send()
+        return StreamedToS3(self, name=self.filename, content_type=self.content_type, size=size)
 
     def complete(self):
-        self.flush()
         parts = [sent.result() for sent in self._parts]
         self._senders.shutdown()
         self._part.close()
@@ -230,8 +227,8 @@ class S3PartsWriter:
         )
         self.closed = True
 
-    def abort(self):
-        """Drop the parts sent and the multipart upload; nothing of it stays in the bucket."""
+    def discard(self):
+        """Drop the parts sent and the multipart upload, unless it was completed; nothing else stays."""
         if self.closed:
             return
         self.closed = True
@@ -264,8 +261,8 @@ class S3PartsWriter:
 class StreamedToS3(UploadedFile):
     """A file whose bytes already sit in the parts of an S3 multipart upload; storing it completes that."""
 
-    def __init__(self, writer, *, name, content_type, size, charset=None, content_type_extra=None):
-        super().__init__(None, name, content_type, size, charset, content_type_extra)
+    def __init__(self, writer, *, name, content_type, size):
+        super().__init__(None, name, content_type, size)
         self.writer = writer
 
     @property
@@ -274,58 +271,3 @@ class StreamedToS3(UploadedFile):
 
     def complete(self):
         self.writer.complete()
-
-
-class S3StreamingUploadHandler(FileUploadHandler):
-    """Digests the file as DigestingUploadHandler does, and sends it to S3 in parts as it arrives.
-
-    The parts wait in an S3 multipart upload at the key the revision will have; storing the
-    file (S3Vault.save_upload) completes it. Whoever made the handler must call discard() once
-    the request is over, whatever happened (S3Vault.receiving_uploads does): it aborts every
-    upload that was not completed.
-    """
-
-    chunk_size = CHUNK_SIZE
-
-    def __init__(self, request=None, *, vault):
-        super().__init__(request)
-        self.vault = vault
-        self.streamed = []
-
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        check_declared_length(content_length)
-
-    def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
-        self.digest = Digest()
-        kind = upload_kind(self.file_name)
-        self.writer = S3PartsWriter(
-            self.vault, new_upload_key(self.file_name),
-            content_type=CONTENT_TYPES[kind] if kind else UNKNOWN_CONTENT_TYPE,
-            part_size=part_size_for(max_upload_bytes()),
-        )
-        self.streamed.append(self.writer)
-
-    def receive_data_chunk(self, raw_data, start):
-        self.digest.update(raw_data)
-        if self.digest.size > max_upload_bytes():
-            self.discard()
-            raise too_large("more than that was sent")
-        self.writer.write(raw_data)
-
-    def file_complete(self, file_size):
-        self.writer.flush()
-        uploaded = StreamedToS3(
-            self.writer, name=self.file_name, content_type=self.content_type, size=file_size,
-            charset=self.charset, content_type_extra=self.content_type_extra,
-        )
-        uploaded.digest = self.digest
-        return uploaded
-
-    def upload_interrupted(self):
-        self.discard()
-
-    def discard(self):
-        """Abort every multipart upload this request started and did not complete."""
-        for writer in self.streamed:
-            writer.abort()

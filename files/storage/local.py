@@ -3,8 +3,9 @@
 Downloads are a FileResponse over the open file (or over the requested range of it), so a
 WSGI server with a `wsgi.file_wrapper` (gunicorn) hands the bytes to the kernel with
 sendfile() instead of passing them through Python; elsewhere it is read in chunks. A simple
-upload is spooled next to the storage folder as it arrives and renamed into place. The
-parts of a direct upload go to signed Partsite URLs and wait as files in UPLOAD_PARTS_DIR.
+upload is spooled next to the storage folder as it arrives and renamed into place (the
+storage moves a file that has a temporary_file_path). The parts of a direct upload go to
+signed Partsite URLs and wait as files in UPLOAD_PARTS_DIR.
 """
 
 import math
@@ -12,18 +13,17 @@ import os
 import re
 import shutil
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
+from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.http import content_disposition_header
 
-from files.storage import CHUNK_BYTES, PartsGone, Vault
-from files.upload_handler import DigestingUploadHandler
+from files.storage import CHUNK_BYTES, PartsGone, Vault, new_upload_key
 from partsite.errors import NotFound
 
 SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -78,14 +78,8 @@ class LocalVault(Vault):
 
     # Simple uploads
 
-    @contextmanager
-    def receiving_uploads(self, request):
-        handler = DigestingUploadHandler(request)
-        request.upload_handlers = [handler]
-        try:
-            yield
-        finally:
-            handler.discard()
+    def upload_receiver(self, filename, *, content_type, largest):
+        return _Spool(filename, content_type)
 
     # Direct uploads
 
@@ -133,6 +127,26 @@ class LocalVault(Vault):
     @staticmethod
     def _folder(upload):
         return Path(settings.UPLOAD_PARTS_DIR) / str(upload.id)
+
+
+class _Spool:
+    """An upload spooled to a temporary file (FILE_UPLOAD_TEMP_DIR), as Django's own handler spools one."""
+
+    def __init__(self, filename, content_type):
+        self.file = TemporaryUploadedFile(filename, content_type, 0, None)
+        self.file.storage_key = new_upload_key(filename)
+
+    def write(self, data):
+        self.file.write(data)
+
+    def finish(self, size):
+        self.file.seek(0)
+        self.file.size = size
+        return self.file
+
+    def discard(self):
+        # Stored, it was renamed into place; if not, closing deletes it.
+        self.file.close()
 
 
 def _file_chunks(paths):

@@ -1,9 +1,10 @@
 """Object storage for CAD files: one interface, the Vault, over S3/MinIO or local disk.
 
 `vault()` is the only place that knows which backend is configured; everything else asks
-the vault to save, read, list, delete and serve objects, to receive a simple upload and to
-run a direct one, and gets the fast path of whichever backend it is (files/storage_local.py,
-files/storage_s3.py). files/tests/test_storage.py holds both to the same contract.
+the vault to save, read, list, delete and serve objects, to take in a simple upload as it
+arrives and to run a direct one, and gets the fast path of whichever backend it is
+(files/storage/local.py, files/storage/s3.py). files/tests/test_storage.py holds both to
+the same contract.
 
 Every read and write streams in chunks; no whole file is ever held in memory. Keys are
 random (`revisions/<hex>.step`), never derived from what the user called the file.
@@ -154,7 +155,7 @@ class Vault(abc.ABC):
 
     @abc.abstractmethod
     def save_upload(self, uploaded):
-        """Store a file that `receiving_uploads`' handler received, under its `storage_key`."""
+        """Store a file that an upload receiver (upload_receiver) took in, under its `storage_key`."""
 
     @abc.abstractmethod
     def chunks(self, key, start=0, length=None):
@@ -196,10 +197,13 @@ class Vault(abc.ABC):
     # Simple uploads
 
     @abc.abstractmethod
-    def receiving_uploads(self, request):
-        """A context manager for a request whose body is a file upload: it installs the upload handler
-        that digests the file as it arrives and gives it a `digest` and a `storage_key`, and on leaving
-        drops whatever of it was not stored (save_upload)."""
+    def upload_receiver(self, filename, *, content_type, largest):
+        """Where the body of an uploaded file goes while it arrives (files/upload_handler.py feeds it).
+
+        The receiver takes `write(bytes)`, then `finish(size)`, which returns the UploadedFile to
+        store with save_upload (it names its `storage_key`), and `discard()`, which drops
+        whatever was not stored. `largest` is the most bytes the file may have.
+        """
 
     # Direct uploads
 
@@ -254,9 +258,9 @@ def _vault_for(storage):
     from storages.backends.s3 import S3Storage
 
     if isinstance(storage, S3Storage):
-        from files.storage_s3 import S3Vault
+        from files.storage.s3 import S3Vault
 
         return S3Vault(storage)
-    from files.storage_local import LocalVault
+    from files.storage.local import LocalVault
 
     return LocalVault(storage)
