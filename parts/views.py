@@ -6,12 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from audit.models import Access
 from audit.selectors import part_history
-from audit.services import file_access_record
 from files.models import ConversionStatus, Kind
 from files.permissions import check_may_upload
-from files.responses import stored_file_response
+from files.responses import revision_response
 from partsite.errors import NotPermitted
 from partsite.pages import role_required, run_or_tell
 from parts import selectors
@@ -161,11 +159,7 @@ def drawing_view(request, pk, revision_pk):
     """A PDF drawing shown in the browser rather than downloaded."""
     part = get_object_or_404(selectors.part_queryset(), pk=pk)
     drawing = get_object_or_404(part.revisions, pk=revision_pk, kind=Kind.DRAWING)
-    file_access_record(request=request, revision=drawing, access=Access.DOWNLOAD)
-    return stored_file_response(
-        request, key=drawing.storage_key, size=drawing.size, sha256=drawing.sha256,
-        filename=drawing.filename, content_type=drawing.content_type, as_attachment=False,
-    )
+    return revision_response(request, drawing, inline=True)
 
 
 @role_required
