@@ -15,16 +15,24 @@ from django.utils import timezone
 class Access(models.TextChoices):
     DOWNLOAD = "download", "Downloaded the file"
     MODEL = "model", "Viewed the 3D model"
+    ARCHIVE = "archive", "Downloaded in a ZIP archive"
 
 
 class FileAccess(models.Model):
-    """One download or 3D preview of a revision. Kept when the revision or part is deleted."""
+    """One download or 3D preview of a revision, or one ZIP archive of many. Kept when they are deleted.
+
+    A download or a 3D view names its `revision` and `part`; an archive names every revision
+    it held in `revisions` (and neither of the others), so a ZIP of a thousand files is one
+    access, which each part's history shows with its own files.
+    """
 
     access = models.CharField(max_length=8, choices=Access.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     revision = models.ForeignKey("files.Revision", null=True, on_delete=models.SET_NULL, related_name="accesses")
     part = models.ForeignKey("parts.Part", null=True, on_delete=models.SET_NULL, related_name="+")
-    # What was fetched, in words that survive the rows above: "P-00012 R3 bracket.step (sha256 ...)".
+    revisions = models.ManyToManyField("files.Revision", blank=True, related_name="archive_accesses")
+    # What was fetched, in words that survive the rows above: "P-00012 R3 bracket.step (sha256 ...)",
+    # or for an archive its name and as many of its files as fit.
     what = models.CharField(max_length=400)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)

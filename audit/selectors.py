@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import BigIntegerField, Case, CharField, F, Value, When
+from django.db.models import BigIntegerField, Case, CharField, F, Prefetch, Q, Value, When
 from django.db.models.functions import Cast
 
 from audit.models import Access, AuthEvent, FileAccess, SignIn
@@ -45,10 +45,11 @@ def audit_feed(*, actor=None, actions=None, object_type=None, object_id=None, si
 
     Each row has FEED_COLUMNS: `kind` (change, file, sign_in), `entry_id` (the row's id in its
     own table), `occurred_at`, `action_name` (see ACTIONS), `actor_name` (a username or None),
-    `object_type` and `object_key` (a file access is about its revision, a sign-in about its
-    user), `summary` and `address` (the client's). Filters: `actor` is a username (any case),
-    `actions` a collection of action names, `object_type` a key of OBJECT_TYPES, `object_id` an
-    id, `since`/`until` datetimes (both inclusive). The result is a lazy union that counts,
+    `object_type` and `object_key` (a file access is about its revision, or about none for a ZIP
+    archive, which the filter on a revision finds too; a sign-in is about its user), `summary`
+    and `address` (the client's). Filters: `actor` is a username (any case), `actions` a
+    collection of action names, `object_type` a key of OBJECT_TYPES, `object_id` an id,
+    `since`/`until` datetimes (both inclusive). The result is a lazy union that counts,
     slices and iterates in the database, so it pages and streams at any size.
     """
     parts = []
@@ -105,7 +106,8 @@ def _file_accesses(actions, object_type, object_id):
         return None
     queryset = FileAccess.objects.filter(access__in=actions)
     if object_id is not None:
-        queryset = queryset.filter(revision_id=object_id)
+        in_archives = FileAccess.revisions.through.objects.filter(revision_id=object_id).values("fileaccess_id")
+        queryset = queryset.filter(Q(revision_id=object_id) | Q(pk__in=in_archives))
     return queryset.annotate(**_columns(
         kind=_text(FILE), entry_id=Cast("id", BigIntegerField()), occurred_at=F("at"),
         action_name=Cast("access", CharField()), actor_name=F("user__username"), object_type=_text("revision"),
@@ -187,7 +189,9 @@ def part_history(part):
     - kind "change": an edit of the part's fields (action "update"); details `changes`,
       {field: [old, new]} as text. Fields a lifecycle move sets are told by its event instead.
     - kind "access": a download or 3D preview of one of its revisions (action "download" or
-      "model"); details `revision` and `what`. Client addresses are in the leads' audit feed only.
+      "model"; details `revision` and `what`), or a ZIP archive that held some of them (action
+      "archive"; details `revisions`, this part's, and `what`). Client addresses are in the
+      leads' audit feed only.
 
     Entries at the same instant come in HISTORY_KINDS order, then in the order they were written.
     """
@@ -284,12 +288,19 @@ def _verbose_name(name):
 
 
 def _accesses(part):
-    for access in FileAccess.objects.filter(part=part).select_related("user", "revision"):
-        revision = access.revision  # `what` names a deleted revision too, with its SHA-256
-        summary = f"{Access(access.access).label}: " + (
-            f"{revision.label} {revision.filename}" if revision is not None else access.what
-        )
-        details = {"revision": access.revision_id, "what": access.what}
+    archives = FileAccess.revisions.through.objects.filter(revision__part=part).values("fileaccess_id")
+    accesses = FileAccess.objects.filter(Q(part=part) | Q(pk__in=archives)).select_related("user", "revision")
+    this_parts = Prefetch("revisions", Revision.objects.filter(part=part), "archived")
+    for access in accesses.prefetch_related(this_parts):
+        if access.access == Access.ARCHIVE:
+            archived = sorted(access.archived, key=lambda revision: (revision.kind != Kind.STEP, revision.number))
+            files = ", ".join(f"{revision.label} {revision.filename}" for revision in archived)
+            details = {"revisions": [revision.pk for revision in archived], "what": access.what}
+        else:
+            revision = access.revision  # `what` names a deleted revision too, with its SHA-256
+            files = f"{revision.label} {revision.filename}" if revision is not None else access.what
+            details = {"revision": access.revision_id, "what": access.what}
+        summary = f"{Access(access.access).label}: {files}"
         yield _order(access.at, "access", access.pk), HistoryEntry(
             access.at, "access", access.access, _username(access.user), summary, details
         )

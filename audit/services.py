@@ -1,40 +1,41 @@
-import re
-
 from django.contrib.auth import get_user_model
 
-from audit.models import AuthEvent, FileAccess, SignIn
+from audit.models import Access, AuthEvent, FileAccess, SignIn
 from partsite.auth import client_address
 from partsite.models import KEY_PREFIX
 
 
-def file_access_record(*, request, revision, access):
-    """Record a download or preview; the later pieces of a ranged or resumed one are not new accesses."""
-    if not _starts_at_the_beginning(request):
-        return None
-    entry = _file_access(request, revision, access)
-    entry.save()
-    return entry
+WHAT_CHARS = FileAccess._meta.get_field("what").max_length
 
 
-def file_accesses_record(*, request, revisions, access):
-    """Record one access per revision, all at once: the files of an archive, which is never sent in ranges."""
-    return FileAccess.objects.bulk_create(_file_access(request, revision, access) for revision in revisions)
+def file_access_record(*, request, access, revision):
+    """Record a download or 3D view of one revision.
 
-
-def _file_access(request, revision, access):
-    return FileAccess(
-        access=access,
-        user=request.user if request.user.is_authenticated else None,
-        revision=revision,
-        part_id=revision.part_id,
-        what=f"{revision.part.part_number} {revision.label} {revision.filename} (sha256 {revision.sha256})"[:400],
+    files.responses calls it for every file it serves, once it knows the access is a new one.
+    """
+    what = f"{revision.part.part_number} {revision.label} {revision.filename} (sha256 {revision.sha256})"
+    return FileAccess.objects.create(
+        access=access, user=_user(request), revision=revision, part_id=revision.part_id, what=what[:WHAT_CHARS],
         client_address=_address(request),
     )
 
 
-def _starts_at_the_beginning(request):
-    match = re.match(r"\s*bytes\s*=\s*(\d*)\s*-", request.headers.get("Range", ""))
-    return match is None or match[1] in ("", "0")
+def archive_access_record(*, request, name, revisions):
+    """Record a ZIP archive as one access that names every revision in it (each with its part loaded)."""
+    listed = ", ".join(f"{revision.part.part_number} {revision.label} {revision.filename}" for revision in revisions)
+    what = f"{name}, {len(revisions)} files: {listed}" if revisions else f"{name}, no files"
+    entry = FileAccess.objects.create(
+        access=Access.ARCHIVE, user=_user(request),
+        what=what if len(what) <= WHAT_CHARS else what[: WHAT_CHARS - 1] + "…",
+        client_address=_address(request),
+    )
+    archived = FileAccess.revisions.through
+    archived.objects.bulk_create(archived(fileaccess=entry, revision=revision) for revision in revisions)
+    return entry
+
+
+def _user(request):
+    return request.user if request.user.is_authenticated else None
 
 
 def auth_event_record_login(*, request, user):

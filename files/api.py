@@ -5,22 +5,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import Access
-from audit.services import file_access_record
 from files import permissions, services
 from files.filters import RevisionFilter
-from files.models import (
-    GLB_CONTENT_TYPE,
-    PREVIEW_CONTENT_TYPE,
-    ConversionStatus,
-    Kind,
-    OnshapeImport,
-    Revision,
-    Upload,
-)
+from files.models import PREVIEW_CONTENT_TYPE, ConversionStatus, Kind, OnshapeImport, Revision, Upload
 from files.onshape_import import onshape_import_start
-from files.responses import preview_response, stored_file_response
-from files.scanning import check_servable, revision_rescan
+from files.responses import model_response, preview_response, revision_response
+from files.scanning import revision_rescan
 from files.selectors import revision_queryset
 from files.serializers import (
     CreatedRevisionSerializer,
@@ -30,14 +20,14 @@ from files.serializers import (
     UploadSerializer,
     UploadStartSerializer,
 )
-from files.storage import direct_uploads, is_s3
-from files.upload_handler import DigestingUploadHandler, S3StreamingUploadHandler
+from files.storage import vault
+from files.upload_handler import receiving_uploads
 from partsite.errors import Conflict
 from parts.models import Part
 
 FILE_RESPONSES = {
-    (200, "application/octet-stream"): OpenApiResponse(description="The file (local storage; Range supported)."),
-    302: OpenApiResponse(description="A short-lived presigned link to the file (S3 storage)."),
+    (200, "application/octet-stream"): OpenApiResponse(description="The file, sent by Partsite (Range supported)."),
+    302: OpenApiResponse(description="A short-lived presigned link to the file in object storage."),
 }
 
 
@@ -52,21 +42,10 @@ class PartRevisionsView(generics.ListAPIView):
     serializer_class = RevisionSerializer
     filterset_class = RevisionFilter
 
-    def initialize_request(self, request, *args, **kwargs):
-        # Before anything reads the body: digest the file as it comes, and spool it to disk, or
-        # on S3 send it to the bucket in parts meanwhile.
-        self.upload_handler = S3StreamingUploadHandler(request) if is_s3() else DigestingUploadHandler(request)
-        request.upload_handlers = [self.upload_handler]
-        return super().initialize_request(request, *args, **kwargs)
-
     def dispatch(self, request, *args, **kwargs):
-        try:
+        # The file is digested as it arrives and stored as fast as the vault's backend can take it.
+        with receiving_uploads(request):
             return super().dispatch(request, *args, **kwargs)
-        finally:
-            # Whatever went wrong (a refused file, a duplicate, a client gone, a database error),
-            # parts streamed to S3 and not made a revision are aborted: nothing stays half-written.
-            if isinstance(getattr(self, "upload_handler", None), S3StreamingUploadHandler):
-                self.upload_handler.discard()
 
     def get_part(self):
         return get_object_or_404(Part, pk=self.kwargs["part_pk"])
@@ -98,7 +77,7 @@ def _upload_response(upload, request, status_code=status.HTTP_200_OK):
         received = services.upload_received(upload)
     except Conflict:  # its parts are gone; the upload now says so in `status` and `error`
         received = {}
-    context = {"request": request, "backend": direct_uploads(), "received": received}
+    context = {"request": request, "vault": vault(), "received": received}
     return Response(UploadSerializer(upload, context=context).data, status=status_code)
 
 
@@ -121,7 +100,7 @@ class PartDownloadView(APIView):
         revision = part.approved_revision or part.latest_revision
         if revision is None:
             raise Conflict(f"{part.part_number} has no STEP revision yet.")
-        return _download(request, revision)
+        return revision_response(request, revision)
 
 
 class PartBuiltDownloadView(APIView):
@@ -133,16 +112,7 @@ class PartBuiltDownloadView(APIView):
         part = get_object_or_404(Part.objects.select_related("built_revision__part"), pk=part_pk)
         if part.built_revision is None:
             raise Conflict(f"{part.part_number} has not been built yet, so there is no built revision to download.")
-        return _download(request, part.built_revision)
-
-
-def _download(request, revision):
-    check_servable(revision)
-    file_access_record(request=request, revision=revision, access=Access.DOWNLOAD)
-    return stored_file_response(
-        request, key=revision.storage_key, size=revision.size, sha256=revision.sha256,
-        filename=revision.filename, content_type=revision.content_type,
-    )
+        return revision_response(request, part.built_revision)
 
 
 class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
@@ -161,7 +131,7 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
     @extend_schema(responses=FILE_RESPONSES, summary="Download the file, byte for byte")
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        return _download(request, self.get_object())
+        return revision_response(request, self.get_object())
 
     @extend_schema(
         responses={**FILE_RESPONSES, 409: OpenApiResponse(description="No model yet: conversion_status says why.")},
@@ -179,13 +149,7 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
                 + (f" {revision.conversion_error}" if revision.conversion_error else ""),
                 conversion_status=revision.conversion_status, conversion_error=revision.conversion_error,
             )
-        check_servable(revision)
-        file_access_record(request=request, revision=revision, access=Access.MODEL)
-        stem = revision.filename.rsplit(".", 1)[0]
-        return stored_file_response(
-            request, key=revision.glb_key, size=revision.glb_size, sha256=revision.glb_sha256,
-            filename=f"{stem}.glb", content_type=GLB_CONTENT_TYPE, as_attachment=False,
-        )
+        return model_response(request, revision)
 
     @extend_schema(
         responses={

@@ -26,16 +26,8 @@ from django.utils import timezone
 from files.converter import convert_step_to_glb
 from files.models import ConversionStatus, Kind, Revision
 from files.preview import render_preview
+from files.storage import CHUNK_BYTES, new_glb_key, new_preview_key, vault
 from partsite.events import EventType, event_record
-from files.storage import (
-    CHUNK_BYTES,
-    new_glb_key,
-    new_preview_key,
-    object_chunks,
-    object_delete,
-    object_save,
-    object_save_digesting,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +53,7 @@ def revision_convert(revision_id):
         with tempfile.TemporaryDirectory(prefix="convert-", dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
             step_path, glb_path = Path(work) / "model.step", Path(work) / "model.glb"
             with open(step_path, "wb") as step_file:
-                for chunk in object_chunks(revision.storage_key):
+                for chunk in vault().chunks(revision.storage_key):
                     step_file.write(chunk)
             result = convert_step_to_glb(
                 str(step_path), str(glb_path),
@@ -71,7 +63,7 @@ def revision_convert(revision_id):
             if result.ok:
                 glb_key = new_glb_key()
                 with open(glb_path, "rb") as glb_file:
-                    glb_digest = object_save_digesting(glb_key, iter(lambda: glb_file.read(CHUNK_BYTES), b""))
+                    glb_digest = vault().save_chunks(glb_key, iter(lambda: glb_file.read(CHUNK_BYTES), b""))
     except Exception as error:
         # Storage trouble, not the file's fault: wait and let the requeue task try again.
         logger.exception("conversion of revision %s could not read or store its files", revision_id)
@@ -148,12 +140,12 @@ def _finish(revision, result, glb_key, glb_digest):
 
                 transaction.on_commit(lambda: render_preview.delay(current.pk), robust=True)
     if superseded:
-        object_delete(glb_key)
+        vault().delete(glb_key)
         return None
     if old_glb_key and old_glb_key != glb_key:
-        object_delete(old_glb_key)
+        vault().delete(old_glb_key)
     if old_preview_key:
-        object_delete(old_preview_key)
+        vault().delete(old_preview_key)
     return current
 
 
@@ -178,7 +170,7 @@ def _preview_store(revision_id, glb_path):
             return Preview(error=drawn.error)
         key = new_preview_key()
         with open(png_path, "rb") as png:
-            object_save(key, png)
+            vault().save(key, png)
         logger.info("preview of revision %s drawn in %.2f s, peak %s MB", revision_id, drawn.seconds, drawn.peak_rss_mb)
         return Preview(key=key)
     except Exception as error:
@@ -204,7 +196,7 @@ def revision_render_preview(revision_id, *, missing_only=False):
         glb_path = Path(work) / "model.glb"
         try:
             with open(glb_path, "wb") as glb_file:
-                glb_file.writelines(object_chunks(revision.glb_key))
+                glb_file.writelines(vault().chunks(revision.glb_key))
         except FileNotFoundError:
             preview = Preview(error="the 3D model is missing from storage")
         else:
@@ -219,9 +211,9 @@ def revision_render_preview(revision_id, *, missing_only=False):
             current.preview_key, current.preview_error = preview.key, preview.error
             current.save(update_fields=["preview_key", "preview_error"])
     if current is None:
-        object_delete(preview.key)
+        vault().delete(preview.key)
         return None
-    object_delete(old_preview_key)
+    vault().delete(old_preview_key)
     return preview
 
 

@@ -25,14 +25,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from files import permissions, services
 from files.models import CONTENT_TYPES, ImportStatus, Kind, OnshapeImport, Revision
 from files.onshape import Onshape, OnshapeError
-from files.storage import Digest
+from files.storage import Digest, vault
 from files.upload_handler import max_upload_bytes
 from partsite.celery import app
 from partsite.errors import Conflict, DomainError, Invalid
@@ -167,27 +166,28 @@ def _look(started, client):
     return None
 
 
-class _Spooling:
-    """Writes what Onshape sends into a spooled upload, digesting it on the way, as the upload handler does."""
+class _Receiving:
+    """Feeds what Onshape sends to the vault's upload receiver, digesting it on the way: what the upload
+    handler does with a browser's upload (files.upload_handler.DigestingUploadHandler)."""
 
-    def __init__(self, upload):
-        self.upload, self.digest = upload, Digest()
+    def __init__(self, receiver):
+        self.receiver, self.digest = receiver, Digest()
 
     def write(self, chunk):
         self.digest.update(chunk)
-        self.upload.file.write(chunk)
+        self.receiver.write(chunk)
 
 
 def _store(started, client, external_id):
-    """Download the export into a spooled upload, exactly what a browser's upload becomes, and add it as one."""
+    """Download the export into the vault's upload receiver, and add it as an upload is added."""
     _, _, kind, extension = EXPORTS[started.element_type]
     filename = _safe_name(started.element_name) + extension
-    with TemporaryUploadedFile(filename, CONTENT_TYPES[kind], 0, None) as exported:
-        spooling = _Spooling(exported)
-        exported.size = client.download(started.document_id, external_id, spooling, max_bytes=max_upload_bytes())
-        exported.file.flush()
-        exported.file.seek(0)
-        exported.digest = spooling.digest
+    receiver = vault().upload_receiver(filename, content_type=CONTENT_TYPES[kind], largest=max_upload_bytes())
+    try:
+        receiving = _Receiving(receiver)
+        size = client.download(started.document_id, external_id, receiving, max_bytes=max_upload_bytes())
+        exported = receiver.finish(size)
+        exported.digest = receiving.digest
         return services.revision_upload(
             part=started.part, actor=started.requested_by, uploaded_file=exported, kind=kind,
             description=f"Imported from Onshape: “{started.element_name}”, {WVM_NAMES[started.wvm]} "
@@ -198,6 +198,8 @@ def _store(started, client, external_id):
                 "onshape_microversion_id": started.microversion_id,
             },
         )
+    finally:
+        receiver.discard()  # whatever was received and not stored; nothing once it is a revision
 
 
 def _safe_name(name):

@@ -1,52 +1,88 @@
-"""Serving stored files: a 302 to a presigned link on S3, the open file with Range support on disk.
+"""Every file Partsite sends: a revision's bytes, its 3D model, a ZIP archive of revisions, a preview.
 
-On disk the response is a FileResponse over the open file (or over the requested range of
-it), so a WSGI server with a `wsgi.file_wrapper` (gunicorn) hands the bytes to the kernel
-with sendfile() instead of passing them through Python; elsewhere it is read in chunks.
+Downloads, 3D models and archives leave only through the functions here, and each passes
+through `_served`, which records the file access (audit.services): a route that serves a file
+calls one of these, so no route can forget the record. Before anything is served, each asks
+files.scanning.check_servable of every revision it would send: a file that is not known to be
+clean (infected, or with scanning on still pending, unscanned or unscannable) is a 409 naming
+its state. The bytes themselves are the vault's business (Vault.download_response: the open file
+with Range support, or a presigned link).
+Previews are not recorded: a board of thumbnails would bury the real accesses.
 """
 
-import os
 import re
 
-from django.http import FileResponse, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.utils.http import content_disposition_header, parse_etags
 
-from files.models import PREVIEW_CONTENT_TYPE, ConversionStatus, Kind
-from files.storage import CHUNK_BYTES, download_url, is_s3, object_chunks, object_open
+from audit.models import Access
+from audit.services import archive_access_record, file_access_record
+from files.models import GLB_CONTENT_TYPE, PREVIEW_CONTENT_TYPE, ConversionStatus, Kind
+from files.scanning import check_servable
+from files.storage import vault
 from partsite.errors import NotFound
 
-SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+ARCHIVE_CONTENT_TYPE = "application/zip"
+RANGE_START = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-")
 
 
-def stored_file_response(request, *, key, size, sha256, filename, content_type, as_attachment=True):
-    if is_s3():
-        return HttpResponseRedirect(download_url(key, filename=filename, content_type=content_type))
-    etag = f'"{sha256}"'
-    start, end = 0, size - 1
-    ranged = _requested_range(request, size, etag)
-    if ranged == "unsatisfiable":
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    if ranged:
-        start, end = ranged
-    try:
-        stored = object_open(key)
-    except FileNotFoundError:
-        raise NotFound(f"{filename} is missing from storage.") from None
-    if ranged:
-        stored.seek(start)
-        stored = FileRange(stored, end - start + 1)
-    response = FileResponse(stored, status=206 if ranged else 200, content_type=content_type)
-    response.block_size = CHUNK_BYTES  # when nothing sendfile()s it: the test client, runserver
-    if ranged:
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Content-Length"] = str(end - start + 1)
-    response["Accept-Ranges"] = "bytes"
-    response["ETag"] = etag
-    response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
-    response["Cache-Control"] = "private, no-transform"
+def revision_response(request, revision, *, inline=False):
+    """The revision's exact bytes, as an attachment with its original name, or shown in the browser."""
+    check_servable(revision)
+    response = vault().download_response(
+        request, key=revision.storage_key, size=revision.size, sha256=revision.sha256,
+        filename=revision.filename, content_type=revision.content_type, inline=inline,
+    )
+    return _served(request, response, lambda: file_access_record(
+        request=request, access=Access.DOWNLOAD, revision=revision,
+    ))
+
+
+def model_response(request, revision):
+    """The GLB converted from a revision (ready, the caller has checked), for the browser's 3D view."""
+    check_servable(revision)
+    stem = revision.filename.rsplit(".", 1)[0]
+    response = vault().download_response(
+        request, key=revision.glb_key, size=revision.glb_size, sha256=revision.glb_sha256,
+        filename=f"{stem}.glb", content_type=GLB_CONTENT_TYPE, inline=True,
+    )
+    return _served(request, response, lambda: file_access_record(
+        request=request, access=Access.MODEL, revision=revision,
+    ))
+
+
+def archive_response(request, stream, *, filename, revisions):
+    """A ZIP archive streamed as it is read from storage (`stream` knows its length), recorded as one access."""
+    for revision in revisions:
+        check_servable(revision)
+    response = StreamingHttpResponse(stream, content_type=ARCHIVE_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Length"] = str(len(stream))
+    return _served(request, response, lambda: archive_access_record(
+        request=request, name=filename, revisions=revisions,
+    ))
+
+
+def _served(request, response, record):
+    """The one way out for a file: `record()` writes its access when serving the response is a new one."""
+    if _is_a_new_access(request, response):
+        record()
     return response
+
+
+def _is_a_new_access(request, response):
+    """A HEAD fetches nothing, and nothing is served with an error. A download fetched in byte
+    ranges counts once, by its piece that starts at the first byte: whether Partsite sends the
+    range itself (206) or storage does, after a redirect, to the same Range header."""
+    if request.method == "HEAD" or response.status_code >= 400:
+        return False
+    if response.status_code == 206:
+        return response["Content-Range"].startswith("bytes 0-")
+    if 300 <= response.status_code < 400:
+        match = RANGE_START.match(request.headers.get("Range", ""))
+        return match is None or match[1] in ("", "0")
+    return True
 
 
 def preview_response(request, revision):
@@ -65,7 +101,7 @@ def preview_response(request, revision):
         response = HttpResponseNotModified()
     else:
         try:
-            image = b"".join(object_chunks(revision.preview_key))
+            image = b"".join(vault().chunks(revision.preview_key))
         except FileNotFoundError:
             raise NotFound(f"The preview of {revision.label} is missing from storage.") from None
         response = HttpResponse(image, content_type=PREVIEW_CONTENT_TYPE)
@@ -87,56 +123,3 @@ def _no_preview_reason(revision):
     if revision.preview_error:
         return f"No preview of {revision.label} could be drawn: {revision.preview_error}"
     return f"{revision.label} has no preview yet; `manage.py render_previews --missing` draws it."
-
-
-class FileRange:
-    """`length` bytes of an open file from where it stands: read() stops after them.
-
-    fileno() is the file's own, so gunicorn's sendfile() sends them from the file's position
-    (the response's Content-Length says how many).
-    """
-
-    def __init__(self, stored, length):
-        self._stored, self._left = stored, length
-        self.mode = "rb"
-
-    def read(self, size=-1):
-        size = self._left if size is None or size < 0 else min(size, self._left)
-        chunk = self._stored.read(size) if size else b""
-        self._left -= len(chunk)
-        return chunk
-
-    def fileno(self):
-        return self._stored.fileno()
-
-    def seekable(self):  # so FileResponse does not read it through to learn its length
-        return False
-
-    def seek(self, offset, whence=os.SEEK_SET):  # socket.sendfile() may, to where it already is
-        return self._stored.seek(offset, whence)
-
-    def close(self):
-        self._stored.close()
-
-
-def _requested_range(request, size, etag):
-    """(first, last) byte of a single satisfiable range, 'unsatisfiable', or None for the whole file.
-
-    Several ranges, a malformed header, or an If-Range that no longer matches get the whole
-    file, as RFC 9110 allows.
-    """
-    header = request.headers.get("Range", "")
-    match = SINGLE_RANGE.match(header.replace(" ", ""))
-    if not match or not any(match.groups()) or request.headers.get("If-Range", etag) != etag:
-        return None
-    first, last = match.groups()
-    if not first:  # "bytes=-500": the last 500 bytes
-        if int(last) == 0:
-            return "unsatisfiable"
-        return max(0, size - int(last)), size - 1
-    first, last = int(first), min(int(last) if last else size - 1, size - 1)
-    if first >= size:
-        return "unsatisfiable"
-    if last < first:
-        return None
-    return first, last

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from files import permissions, scanner
 from files.models import Revision, ScanStatus
-from files.storage import object_chunks
+from files.storage import vault
 from partsite.celery import app
 from partsite.errors import Conflict
 from partsite.events import EventType, event_record
@@ -53,7 +53,7 @@ def revision_scan(revision_id):
     if revision is None or not scanner.is_enabled():
         return None
     try:
-        verdict = scanner.scan(object_chunks(revision.storage_key))
+        verdict = scanner.scan(vault().chunks(revision.storage_key))
     except scanner.ScannerUnavailable as unavailable:
         _not_now(revision, str(unavailable))
         return None

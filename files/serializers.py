@@ -177,9 +177,9 @@ class UploadSerializer(serializers.ModelSerializer):
         """Fresh part URLs while the upload is open; `received` tells a client what to resend."""
         if upload.status != UploadStatus.OPEN:
             return []
-        backend, received, request = self.context["backend"], self.context["received"], self.context["request"]
+        vault, received, request = self.context["vault"], self.context["received"], self.context["request"]
         return [
-            {"number": number, "url": backend.part_url(upload, number, request), "method": "PUT",
+            {"number": number, "url": vault.part_url(upload, number, request), "method": "PUT",
              "received": number in received}
             for number in range(1, upload.part_count + 1)
         ]

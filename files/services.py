@@ -16,15 +16,7 @@ from django.utils import timezone
 from files import permissions, scanning
 from files.models import CONTENT_TYPES, EXTENSIONS, ConversionStatus, Kind, Revision, ScanStatus, Upload, UploadStatus
 from files.step_header import InvalidContent, sniff_pdf, sniff_step
-from files.storage import (
-    PartsGone,
-    direct_uploads,
-    new_revision_key,
-    object_delete,
-    object_save,
-    part_size_for,
-    upload_expiry,
-)
+from files.storage import PartsGone, new_revision_key, part_size_for, upload_expiry, vault
 from files.upload_handler import max_upload_bytes, too_large
 from partsite.errors import Conflict, Invalid, Unprocessable
 from partsite.events import EventType, event_record
@@ -90,9 +82,8 @@ def revision_upload(*, part, actor, uploaded_file, description="", kind=None, on
     check_size(digest.size)
     header = check_content(kind, digest.head, uploaded_file.name)
     check_not_a_revision_yet(part, digest.sha256)
-    # A file streamed to S3 as it arrived already has its key (files/upload_handler.py).
-    key = getattr(uploaded_file, "storage_key", None) or new_revision_key(kind)
-    object_save(key, uploaded_file)
+    key = uploaded_file.storage_key  # named by the upload handler as the file arrived
+    vault().save_upload(uploaded_file)
     return _revision_record(
         part=part, actor=actor, kind=kind, key=key, filename=uploaded_file.name, description=description,
         digest=digest, header=header, source=onshape or {},
@@ -137,7 +128,7 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
             if kind == Kind.STEP:
                 _queue_conversion(revision.pk)
     except BaseException:
-        object_delete(key)
+        vault().delete(key)
         raise
     return revision
 
@@ -167,7 +158,7 @@ def revision_delete(*, revision, actor):
         keys = [revision.storage_key, revision.glb_key, revision.preview_key]
         event_record(EventType.REVISION_DELETED, actor=actor, part=revision.part, revision=revision)
         revision.delete()
-        transaction.on_commit(lambda: [object_delete(key) for key in keys])
+        transaction.on_commit(lambda: [vault().delete(key) for key in keys])
 
 
 def revisions_delete_for_part(part):
@@ -183,7 +174,7 @@ def revisions_delete_for_part(part):
 
     def clean_up():
         for key in keys:
-            object_delete(key)
+            vault().delete(key)
         for upload in uploads:
             _upload_discard(upload)
 
@@ -224,12 +215,11 @@ def upload_start(*, part, actor, filename, size, sha256="", description="", kind
         declared_sha256=sha256, part_size=part_size_for(size), storage_key=new_revision_key(kind),
         created_by=actor, expires_at=upload_expiry(),
     )
-    backend = direct_uploads()
-    backend.start(upload)
+    vault().start_upload(upload)
     try:
         upload.save()
     except BaseException:
-        backend.discard(upload)
+        vault().discard_parts(upload)
         raise
     return upload
 
@@ -239,7 +229,7 @@ def upload_received(upload):
     if upload.status != UploadStatus.OPEN:
         return {}
     try:
-        received = direct_uploads().received(upload)
+        received = vault().parts_received(upload)
     except PartsGone as gone:
         reason = f"The parts of this upload are gone: {gone}. Start a new upload."
         Upload.objects.filter(pk=upload.pk, status=UploadStatus.OPEN).update(
@@ -258,14 +248,14 @@ def _check_open(upload):
 
 
 def upload_part_receive(*, upload, number, length, chunks):
-    """Store one part sent to a local-disk part URL; `chunks` must carry exactly `length` bytes."""
+    """Store one part sent to its Partsite part URL; `chunks` must carry exactly `length` bytes."""
     _check_open(upload)
     if not 1 <= number <= upload.part_count:
         raise Invalid(f"This upload has parts 1 to {upload.part_count}; there is no part {number}.")
     expected = upload.part_length(number)
     if length != expected:
         raise Invalid(f"Part {number} must be exactly {expected} bytes; the request says {length}.")
-    direct_uploads().write_part(upload, number, _exactly(chunks, expected, number))
+    vault().write_part(upload, number, _exactly(chunks, expected, number))
 
 
 def _exactly(chunks, expected, number):
@@ -294,7 +284,7 @@ def upload_complete(*, upload, actor):
     if not Upload.objects.filter(pk=upload.pk, status=UploadStatus.OPEN).update(status=UploadStatus.COMPLETING):
         raise Conflict("This upload is already being completed.")
     try:
-        digest = direct_uploads().assemble(upload)
+        digest = vault().assemble(upload)
         _verify_assembled(upload, digest)
         header = check_content(upload.kind, digest.head, upload.filename)
         revision = _revision_record(
@@ -302,7 +292,7 @@ def upload_complete(*, upload, actor):
             filename=upload.filename, description=upload.description, digest=digest, header=header,
         )
     except BaseException as error:
-        object_delete(upload.storage_key)
+        vault().delete(upload.storage_key)
         reason = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
         Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.FAILED, error=reason[:2000])
         _upload_discard(upload)
@@ -333,7 +323,7 @@ def upload_abort(*, upload, actor):
 
 def _upload_discard(upload):
     try:
-        direct_uploads().discard(upload)
+        vault().discard_parts(upload)
     except Exception:  # storage trouble: uploads_expire tries again
         logger.exception("could not discard the parts of upload %s", upload.pk)
         return
@@ -352,7 +342,7 @@ def uploads_expire():
     for upload in expired:
         if Upload.objects.filter(pk=upload.pk, status=upload.status).update(status=UploadStatus.EXPIRED):
             if not Revision.objects.filter(storage_key=upload.storage_key).exists():
-                object_delete(upload.storage_key)
+                vault().delete(upload.storage_key)
             count += 1
     finished = Upload.objects.exclude(status__in=[UploadStatus.OPEN, UploadStatus.COMPLETING])
     for upload in finished.filter(parts_discarded_at__isnull=True):

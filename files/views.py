@@ -1,7 +1,8 @@
-"""The part URLs of direct uploads on local disk: Partsite's stand-in for presigned S3 URLs.
+"""The part URLs of direct uploads that lead to Partsite itself: its stand-in for presigned storage URLs.
 
 Like a presigned URL, the signed link itself is the permission: whoever started the
 upload was checked when it was handed out, and it stops working when the upload expires.
+Only a vault whose part URLs lead here takes parts here (Vault.part_url_is_valid).
 """
 
 import time
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from files import services
 from files.models import Upload
-from files.storage import CHUNK_BYTES, LocalParts, is_s3
+from files.storage import CHUNK_BYTES, vault
 from partsite.errors import DomainError
 
 REFUSED = "This part URL is invalid or has expired; GET the upload again for fresh part URLs."
@@ -29,9 +30,8 @@ def upload_part(request, upload_id, number):
     signature = request.GET.get("signature", "")
     if (
         upload is None
-        or is_s3()
         or expires < time.time()
-        or not LocalParts().signature_is_valid(upload, number, expires, signature)
+        or not vault().part_url_is_valid(upload, number, expires, signature)
     ):
         return JsonResponse({"detail": REFUSED}, status=403)
     try:

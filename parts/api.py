@@ -11,11 +11,9 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.serializers import BooleanField
 
-from audit.models import Access
-from audit.services import file_accesses_record
 from audit.selectors import part_history
 from audit.serializers import HistoryEntrySerializer
-from files.scanning import check_servable
+from files.responses import archive_response
 from parts import permissions, services
 from parts.archive import archive_entries, archive_stream
 from parts.exchange import MAX_IMPORT_BYTES, parts_csv_lines, parts_import
@@ -200,14 +198,10 @@ class PartViewSet(
     @action(detail=False, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer, ZipRenderer])
     def archive(self, request):
         entries = archive_entries(self.filter_queryset(self.get_queryset()))
-        revisions = [entry.revision for entry in entries if entry.revision is not None]
-        for revision in revisions:
-            check_servable(revision)
-        file_accesses_record(request=request, revisions=revisions, access=Access.DOWNLOAD)
-        stream = archive_stream(entries)
-        response = _attachment(stream, "application/zip", f"parts-{timezone.now():%Y%m%d-%H%M%S}.zip")
-        response["Content-Length"] = str(len(stream))
-        return response
+        return archive_response(
+            request, archive_stream(entries), filename=f"parts-{timezone.now():%Y%m%d-%H%M%S}.zip",
+            revisions=[entry.revision for entry in entries if entry.revision is not None],
+        )
 
     @extend_schema(
         request={"multipart/form-data": PartImportSerializer},

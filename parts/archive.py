@@ -23,7 +23,7 @@ from django.db.models.functions import RowNumber
 from zipstream import ZipStream
 
 from files.models import Kind, Revision
-from files.storage import StorageError, object_chunks
+from files.storage import StorageError, vault
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def archive_stream(entries):
 def _verified_chunks(revision, arcname):
     digest, size = hashlib.sha256(), 0
     try:
-        for chunk in object_chunks(revision.storage_key):
+        for chunk in vault().chunks(revision.storage_key):
             digest.update(chunk)
             size += len(chunk)
             yield chunk

@@ -7,14 +7,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from audit.models import Access, Follow
+from audit.models import Follow
 from audit.selectors import part_history
-from audit.services import file_access_record
 from files import onshape_import
 from files.models import ConversionStatus, Kind
 from files.permissions import check_may_upload
-from files.responses import stored_file_response
-from files.scanning import check_servable, is_servable
+from files.responses import revision_response
+from files.scanning import is_servable
 from partsite.errors import DomainError, NotPermitted
 from partsite.pages import role_required, run_or_tell
 from parts import selectors
@@ -182,14 +181,9 @@ def drawing_view(request, pk, revision_pk):
     part = get_object_or_404(selectors.part_queryset(), pk=pk)
     drawing = get_object_or_404(part.revisions, pk=revision_pk, kind=Kind.DRAWING)
     try:
-        check_servable(drawing)
-    except DomainError as refused:
+        return revision_response(request, drawing, inline=True)
+    except DomainError as refused:  # not served (malware scan): said in words, the tab shows no page around it
         return HttpResponse(refused.message, status=refused.http_status, content_type="text/plain; charset=utf-8")
-    file_access_record(request=request, revision=drawing, access=Access.DOWNLOAD)
-    return stored_file_response(
-        request, key=drawing.storage_key, size=drawing.size, sha256=drawing.sha256,
-        filename=drawing.filename, content_type=drawing.content_type, as_attachment=False,
-    )
 
 
 @role_required

@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 
 from files.conversion import revision_convert
-from files.storage import object_keys
+from files.storage import vault
 
 
 def post_file(client, part, content, filename="bracket.step", **fields):
@@ -42,7 +42,7 @@ def _plain(headers):
 
 
 def stored_keys():
-    return sorted(object_keys())
+    return sorted(vault().keys())
 
 
 def send_part(client, part, data):

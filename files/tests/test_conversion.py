@@ -8,6 +8,7 @@ from django.utils import timezone
 from files import conversion
 from files.converter import NO_TRIANGLES
 from files.models import ConversionStatus, Revision
+from files.storage import vault
 from files.tasks import convert_revision, render_preview, requeue_stalled_conversions
 from files.tests.helpers import fetch, post_file, stored_keys
 from files.tests.samples import box_step
@@ -155,7 +156,7 @@ def test_storage_trouble_puts_the_conversion_back_in_the_queue_with_the_reason(a
     def unreachable(*args, **kwargs):
         raise OSError("storage is down")
 
-    monkeypatch.setattr(conversion, "object_chunks", unreachable)
+    monkeypatch.setattr(vault(), "chunks", unreachable)
     convert_revision(revision.pk)
 
     revision.refresh_from_db()

@@ -7,7 +7,7 @@ from audit.models import FileAccess
 from conftest import client_for
 from files.conversion import revision_render_preview
 from files.models import Revision
-from files.storage import object_chunks
+from files.storage import vault
 from files.tests.helpers import convert_now, post_file, stored_keys
 from files.tests.samples import box_step, pdf_bytes
 from parts.tests.factories import make_part
@@ -24,7 +24,7 @@ def upload(client, part, content=None, filename="bracket.step"):
 
 
 def stored_preview(revision):
-    return b"".join(object_chunks(revision.preview_key))
+    return b"".join(vault().chunks(revision.preview_key))
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from audit.models import Notification, NotificationKind
 from files.models import Revision, ScanStatus
 from files.scanning import MAX_ATTEMPTS, scans_requeue
-from files.storage import object_chunks
+from files.storage import vault
 from files.tests.conftest import EICAR
 from files.tests.helpers import convert_now, fetch, post_file
 from files.tests.samples import box_step, pdf_bytes
@@ -43,7 +43,7 @@ def test_an_eicar_upload_is_quarantined_while_a_clean_one_is_served(scanning, as
     assert response.status_code == 409
     assert response.json()["scan_status"] == "infected"
     assert "is infected (Partsite.Test.EICAR" in response.json()["detail"] and "quarantined" in response.json()["detail"]
-    assert b"".join(object_chunks(revision.storage_key)) == infected_pdf()  # kept, in quarantine
+    assert b"".join(vault().chunks(revision.storage_key)) == infected_pdf()  # kept, in quarantine
     [told] = Notification.objects.filter(kind=NotificationKind.INFECTED)
     assert told.recipient == lead and "D2 drawing.pdf is infected" in told.title
 

@@ -13,10 +13,10 @@ import boto3
 import pytest
 from django.db import IntegrityError
 
-from files.storage import S3PartsWriter
+from files.storage.s3 import S3PartsWriter
 from files.tests.helpers import fetch, post_file
 from files.tests.samples import box_step, pdf_bytes
-from files.upload_handler import S3StreamingUploadHandler
+from files.upload_handler import DigestingUploadHandler
 from parts.lifecycle import Status
 from parts.models import PartEvent
 from parts.tests.factories import make_part
@@ -139,7 +139,7 @@ def test_a_file_that_grows_past_the_limit_is_refused_and_its_parts_are_dropped(s
     # Django parses only bodies whose length is declared, and refuses those too long before
     # reading them; a handler fed more than its limit (a parser that trusts no length) says so.
     settings.MAX_UPLOAD_MB = 6
-    handler = S3StreamingUploadHandler()
+    handler = DigestingUploadHandler()
     handler.new_file("file", "bracket.step", "application/octet-stream", None)
     chunks = iter([MIB * b"x"] * 13)
 

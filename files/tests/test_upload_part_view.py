@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from files.models import Upload
-from files.storage import LocalParts
+from files.storage import vault
 from files.tests.samples import pdf_bytes
 from parts.tests.factories import make_part
 
@@ -36,7 +36,7 @@ def part_path(upload, number=1):
 
 def signed_path(upload, number, expires):
     """A part URL signed the way Partsite signs them, for a part number or expiry of the test's choosing."""
-    signature = LocalParts().signature(Upload.objects.get(pk=upload["id"]), number, expires)
+    signature = vault().signature(Upload.objects.get(pk=upload["id"]), number, expires)
     return f"/api/uploads/{upload['id']}/parts/{number}/?expires={expires}&signature={signature}"
 
 

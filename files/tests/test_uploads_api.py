@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from files.models import Revision, Upload
 from files.services import uploads_expire
+from files.storage import vault
 from files.tasks import expire_uploads
 from files.tests.helpers import fetch, send_part, stored_keys
 from files.tests.samples import box_step, pdf_bytes
@@ -327,22 +328,20 @@ def unfinished_parts(settings, storage_backend):
 def test_parts_that_could_not_be_discarded_are_discarded_by_the_next_clean_up(
     as_fabricator, settings, storage_backend, monkeypatch
 ):
-    from files import storage
-
     content = big_step()
     upload = start(as_fabricator, make_part(), content).json()
     send(as_fabricator, upload, content, numbers={1})
-    backend = storage.S3Parts if storage_backend == "s3" else storage.LocalParts
-    real_discard = backend.discard
+    backend = type(vault())
+    real_discard = backend.discard_parts
 
     def storage_down(self, upload):
         raise OSError("storage is down")
 
-    monkeypatch.setattr(backend, "discard", storage_down)
+    monkeypatch.setattr(backend, "discard_parts", storage_down)
     assert as_fabricator.delete(f"/api/uploads/{upload['id']}/").status_code == 204
     assert unfinished_parts(settings, storage_backend) != []
 
-    monkeypatch.setattr(backend, "discard", real_discard)
+    monkeypatch.setattr(backend, "discard_parts", real_discard)
     uploads_expire()
 
     assert unfinished_parts(settings, storage_backend) == []

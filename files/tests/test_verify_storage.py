@@ -8,9 +8,9 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from files.management.commands import verify_storage as verify_storage_command
 from files.models import Revision, Upload
-from files.storage import is_s3
+from files.storage import vault
+from files.storage.s3 import S3Vault
 from files.tests.helpers import convert_now, post_file, stored_keys
 from files.tests.samples import box_step, pdf_bytes
 from parts.tests.factories import make_part
@@ -35,8 +35,12 @@ def _s3():
     )
 
 
+def on_s3():
+    return isinstance(vault(), S3Vault)
+
+
 def write_behind_partsites_back(key, content):
-    if is_s3():
+    if on_s3():
         _s3().put_object(Bucket=settings.AWS_STORAGE_BUCKET_NAME, Key=key, Body=content)
     else:
         path = Path(settings.MEDIA_ROOT) / key
@@ -45,7 +49,7 @@ def write_behind_partsites_back(key, content):
 
 
 def delete_behind_partsites_back(key):
-    if is_s3():
+    if on_s3():
         _s3().delete_object(Bucket=settings.AWS_STORAGE_BUCKET_NAME, Key=key)
     else:
         (Path(settings.MEDIA_ROOT) / key).unlink()
@@ -90,7 +94,7 @@ def test_it_reports_a_file_deleted_behind_partsites_back_as_missing(bracket):
 
 def test_a_revision_deleted_while_the_check_runs_is_not_missing(bracket, monkeypatch):
     drawing = Revision.objects.get(part=bracket, kind="drawing")
-    digest = verify_storage_command.object_digest
+    digest = vault().digest
 
     def digest_after_a_lead_deleted_the_drawing(key):
         if key == drawing.storage_key:
@@ -98,7 +102,7 @@ def test_a_revision_deleted_while_the_check_runs_is_not_missing(bracket, monkeyp
             delete_behind_partsites_back(key)
         return digest(key)
 
-    monkeypatch.setattr(verify_storage_command, "object_digest", digest_after_a_lead_deleted_the_drawing)
+    monkeypatch.setattr(vault(), "digest", digest_after_a_lead_deleted_the_drawing)
 
     assert verify_storage() == ("All 1 objects verified.\n", None)
 

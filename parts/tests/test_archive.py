@@ -13,10 +13,9 @@ from django.http import StreamingHttpResponse
 from audit.models import FileAccess
 from conftest import client_for
 from files.models import Revision
-from files.storage import StorageError, object_save
+from files.storage import StorageError, vault
 from files.tests.helpers import post_file
 from files.tests.samples import box_step, pdf_bytes
-from parts import archive
 from parts.archive import MANIFEST_COLUMNS, NO_APPROVED_STEP, safe_name
 from parts.tests.factories import make_part
 
@@ -122,23 +121,69 @@ def test_a_bad_filter_is_400(as_viewer):
     assert "status" in response.json()
 
 
-def test_each_file_in_the_archive_is_recorded_as_a_download(as_viewer, viewer, parts):
-    _, zipped = get_archive(as_viewer)
+def test_an_archive_is_recorded_as_one_access_naming_each_file_in_it(as_viewer, viewer, parts):
+    response, zipped = get_archive(as_viewer, "?ordering=part_number")
 
-    recorded = {(access.access, access.user, access.revision_id) for access in FileAccess.objects.all()}
-    expected = {
-        ("download", viewer, Revision.objects.get(part__part_number=row["part_number"], kind=row["kind"],
-                                                  number=int(row["revision"][1:])).pk)
+    access = FileAccess.objects.get()
+    in_the_zip = {
+        Revision.objects.get(part__part_number=row["part_number"], kind=row["kind"], number=int(row["revision"][1:]))
         for row in manifest_of(zipped) if row["filename"]
     }
-    assert recorded == expected and len(expected) == 5
+    assert (access.access, access.user) == ("archive", viewer)
+    assert set(access.revisions.all()) == in_the_zip and len(in_the_zip) == 5
+    filename = response["Content-Disposition"].split('filename="')[1].rstrip('"')
+    assert access.what == (
+        f"{filename}, 5 files: A/b:1 R1 con.step, P-00001 R1 bracket.step, P-00001 D2 bracket rev B.pdf, "
+        "P-00002 D1 gusset.pdf, a_B_1 R1 x.step"
+    )
+
+
+def test_the_name_of_a_huge_archive_is_cut_short_but_it_still_names_every_file(as_viewer, parts):
+    Revision.objects.filter(filename="gusset.pdf").update(filename="g" * 250 + ".pdf")
+    Revision.objects.filter(filename="con.step").update(filename="c" * 250 + ".step")
+
+    get_archive(as_viewer)
+
+    access = FileAccess.objects.get()
+    assert len(access.what) == 400 and access.what.endswith("…")
+    assert access.revisions.count() == 5
+
+
+def test_each_part_in_an_archive_tells_of_it_in_its_history_with_its_own_files(as_viewer, parts):
+    get_archive(as_viewer)
+    approved, drawn, odd, _ = parts
+
+    def archive_entries(part):
+        history = as_viewer.get(f"/api/parts/{part.pk}/history/").json()
+        return [(entry["action"], entry["actor"], entry["summary"]) for entry in history if entry["kind"] == "access"]
+
+    assert archive_entries(approved) == [
+        ("archive", "carol", "Downloaded in a ZIP archive: R1 bracket.step, D2 bracket rev B.pdf"),
+    ]
+    assert archive_entries(drawn) == [("archive", "carol", "Downloaded in a ZIP archive: D1 gusset.pdf")]
+    assert archive_entries(odd) == [("archive", "carol", "Downloaded in a ZIP archive: R1 con.step")]
+
+
+def test_the_audit_feed_shows_an_archive_once_and_finds_it_by_any_file_in_it(as_lead, as_viewer, parts):
+    get_archive(as_viewer)
+    gusset = Revision.objects.get(filename="gusset.pdf")
+    not_in_it = Revision.objects.get(filename="gusset.step")
+
+    everything = as_lead.get("/api/audit/", {"action": "archive"}).json()
+    by_file = as_lead.get("/api/audit/", {"object_type": "revision", "object_id": gusset.pk}).json()
+    by_other_file = as_lead.get("/api/audit/", {"object_type": "revision", "object_id": not_in_it.pk}).json()
+
+    assert everything["count"] == 1
+    assert (everything["results"][0]["actor"], everything["results"][0]["kind"]) == ("carol", "file")
+    assert [entry["id"] for entry in by_file["results"] if entry["kind"] == "file"] == [everything["results"][0]["id"]]
+    assert [entry for entry in by_other_file["results"] if entry["kind"] == "file"] == []
 
 
 def test_an_archive_asked_for_in_a_range_is_sent_whole_and_still_recorded(as_viewer, parts):
     response = as_viewer.get(URL, HTTP_RANGE="bytes=100-")
 
     assert response.status_code == 200
-    assert FileAccess.objects.count() == 5
+    assert FileAccess.objects.count() == 1
 
 
 def test_every_role_may_download_an_archive_but_not_without_one(
@@ -152,14 +197,14 @@ def test_every_role_may_download_an_archive_but_not_without_one(
 @pytest.mark.usefixtures("storage_backend")
 def test_the_archive_is_sent_while_storage_is_read_one_file_at_a_time(as_viewer, parts, monkeypatch):
     events = []
-    read_from_storage = archive.object_chunks
+    read_from_storage = vault().chunks
 
     def watched(key, *args, **kwargs):
         events.append(("open", key))
         yield from read_from_storage(key, *args, **kwargs)
         events.append(("done", key))
 
-    monkeypatch.setattr(archive, "object_chunks", watched)
+    monkeypatch.setattr(vault(), "chunks", watched)
     response = as_viewer.get(URL)
     assert isinstance(response, StreamingHttpResponse)
     assert events == []  # nothing is read before the response starts
@@ -180,7 +225,7 @@ def test_the_archive_is_sent_while_storage_is_read_one_file_at_a_time(as_viewer,
 def test_a_stored_file_that_no_longer_matches_its_hash_stops_the_archive(as_viewer, parts):
     revision = Revision.objects.get(part=parts[0], kind="step", number=1)
     storages["default"].delete(revision.storage_key)
-    object_save(revision.storage_key, io.BytesIO(b"x" * revision.size))
+    vault().save(revision.storage_key, io.BytesIO(b"x" * revision.size))
 
     response = as_viewer.get(URL)
 

@@ -16,7 +16,7 @@ from django.db.models import Q
 from tqdm import tqdm
 
 from files.models import Revision, Upload, UploadStatus
-from files.storage import object_digest, object_keys
+from files.storage import vault
 from parts.models import Part
 
 # An upload in progress owns its key before any revision refers to it.
@@ -95,7 +95,7 @@ class Command(BaseCommand):
 
     def verify(self, stored):
         try:
-            found = object_digest(stored.key)
+            found = vault().digest(stored.key)
         except FileNotFoundError:
             if is_still_referenced(stored.key):
                 self.report("missing", f"MISSING  {stored.key}: {stored.owner}")
@@ -110,7 +110,7 @@ class Command(BaseCommand):
             )
 
     def find_orphans(self):
-        listed = list(object_keys())
+        listed = list(vault().keys())
         referenced = referenced_keys()
         for key in listed:
             if key not in referenced:

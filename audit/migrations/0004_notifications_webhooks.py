@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0002_auth_event'),
+        ('audit', '0003_file_access_archive'),
         ('parts', '0003_part_search_vector'),
         ('partsite', '0002_event'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
