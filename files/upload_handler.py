@@ -14,26 +14,14 @@ the revision is made and aborts it on any failure (StreamedToS3.discard).
 import uuid
 from pathlib import PurePath
 
-from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, TemporaryFileUploadHandler
 
+from files.limits import max_upload_bytes, too_large
 from files.models import EXTENSIONS
 from files.storage import KEY_EXTENSIONS, MIB, Digest, S3PartsWriter, StreamedToS3, part_size_for
-from partsite.errors import TooLarge
 
 # Room for the multipart boundaries and the small form fields around the file.
 MULTIPART_OVERHEAD_BYTES = 1 * MIB
-
-
-def max_upload_bytes():
-    return settings.MAX_UPLOAD_MB * MIB
-
-
-def too_large(size_text):
-    return TooLarge(
-        f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit ({size_text}).", field="file",
-        max_upload_mb=settings.MAX_UPLOAD_MB,
-    )
 
 
 class DigestingUploadHandler(TemporaryFileUploadHandler):

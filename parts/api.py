@@ -15,6 +15,7 @@ from audit.models import Access
 from audit.services import file_accesses_record
 from audit.selectors import part_history
 from audit.serializers import HistoryEntrySerializer
+from files.services import part_delete_with_files
 from parts import permissions, services
 from parts.archive import archive_entries, archive_stream
 from parts.exchange import MAX_IMPORT_BYTES, parts_csv_lines, parts_import
@@ -132,7 +133,7 @@ class PartViewSet(
         )
 
     def perform_destroy(self, instance):
-        services.part_delete(part=instance, actor=self.request.user)
+        part_delete_with_files(part=instance, actor=self.request.user)
 
     approve = _move_endpoint("approve", NoteSerializer, services.part_approve, "Approve a part in review")
     assign = _move_endpoint("assign", AssignSerializer, services.part_assign, "Assign a part to a user")
