@@ -100,7 +100,7 @@ def _move_endpoint(action_name, body_serializer, service, summary):
             body.is_valid(raise_exception=True)
             arguments = body.validated_data
         part = service(part=part, actor=request.user, **arguments)
-        return Response(PartSerializer(part, context=self.get_serializer_context()).data)
+        return Response(PartSerializer(self.shown(part), context=self.get_serializer_context()).data)
 
     endpoint.__name__ = action_name
     return action(detail=True, methods=["post"], url_path=action_name)(endpoint)
@@ -124,13 +124,17 @@ class PartViewSet(
     def get_queryset(self):
         return part_queryset()
 
+    def shown(self, part):
+        """A part a service wrote, read again with everything its JSON shows."""
+        return self.get_queryset().get(pk=part.pk)
+
     def perform_create(self, serializer):
-        serializer.instance = services.part_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = self.shown(services.part_create(actor=self.request.user, **serializer.validated_data))
 
     def perform_update(self, serializer):
-        serializer.instance = services.part_update(
+        serializer.instance = self.shown(services.part_update(
             part=serializer.instance, actor=self.request.user, **serializer.validated_data
-        )
+        ))
 
     def perform_destroy(self, instance):
         part_delete_with_files(part=instance, actor=self.request.user)
