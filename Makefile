@@ -34,6 +34,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/listing.py
 	$(BIN)/python bench/conversion.py
+	$(BIN)/python bench/children.py
 	$(BIN)/python bench/results.py
 
 install: $(VENV)/.base-installed $(VENV)/.frontend-installed
