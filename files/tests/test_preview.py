@@ -1,5 +1,6 @@
 """Drawing a PNG preview of a GLB in a child process: what the image shows, and the limits it runs under."""
 
+import faulthandler
 import os
 import signal
 
@@ -146,6 +147,7 @@ class _DiesInNativeCodeAtOnce:
 
     @staticmethod
     def main(argv):
+        faulthandler.disable()  # pytest's, inherited by the fork: its dump would only be noise
         os.abort()
 
 
