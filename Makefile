@@ -21,8 +21,10 @@ PYTEST_ARGS ?= -n auto
 # The browser tests drive this Chromium (Debian's package); they skip, saying so, without it.
 PARTSITE_CHROMIUM ?= /usr/bin/chromium
 export PARTSITE_CHROMIUM
+# lint-imports first: the import contract in .importlinter (which app may import which) fails fast.
 test: $(VENV)/.dev-installed $(VENV)/.frontend-installed
 	@test -x $(PARTSITE_CHROMIUM) || echo "No Chromium at $(PARTSITE_CHROMIUM): the browser tests will be SKIPPED (apt-get install chromium)."
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Each figure beside its reference: uploads, downloads, SHA-256, list and search on PostgreSQL
@@ -32,6 +34,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/listing.py
 	$(BIN)/python bench/conversion.py
+	$(BIN)/python bench/children.py
 	$(BIN)/python bench/results.py
 
 install: $(VENV)/.base-installed $(VENV)/.frontend-installed

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
-SECTIONS = ("transfers", "sha256", "listing", "conversion")
+SECTIONS = ("transfers", "sha256", "listing", "conversion", "children")
 QUICK = os.environ.get("BENCH_QUICK", "").strip().lower() in ("1", "true", "yes", "on")
 
 
@@ -138,6 +138,15 @@ EXPLANATIONS = {
 
 # Commentary that belongs under a section's tables, whatever the figures.
 SECTION_NOTES = {
+    "children": (
+        "Why the converter and the previewer keep a fork server of their own (files/forkserver.py) instead of the "
+        "standard library's: multiprocessing refuses to start a child from a Celery pool process (billiard makes "
+        "the pool process multiprocessing's current process, which is daemonic; with that flag cleared, starting "
+        "still fails on pickling billiard's authentication key), so the standard library's way there is a fresh "
+        "interpreter per job, which imports numpy and cascadio (numpy, matplotlib and Pillow for a preview) every "
+        "time. The difference per job is that import: about half a second for a conversion and one to two seconds "
+        "for a preview on a busy machine, more than most conversions of the corpus take."
+    ),
     "transfers": (
         "A first run of this benchmark found the web worker at 163 MB after sending the 500 MB file to S3: glibc "
         "gave each of boto3's upload threads a malloc arena of its own, and each kept megabytes. "

@@ -1,5 +1,9 @@
 """Every write to revisions and uploads. The API, the admin, tasks and commands call these.
 
+Files build on parts: a part's revisions are numbered and deleted under the part's own
+lock (parts.services.part_lock, the lock the moves take), an upload goes on the part's
+timeline through parts.services, and a part is deleted with its files here.
+
 Storage I/O never happens inside a database transaction: an object is written first and
 its row after, and an object whose row could not be written is deleted again, so no row
 points to a missing object and a failed upload leaves nothing behind. Revision numbers
@@ -14,13 +18,14 @@ from django.db.models import Max
 from django.utils import timezone
 
 from files import permissions
+from files.limits import max_upload_bytes, too_large
 from files.models import CONTENT_TYPES, EXTENSIONS, ConversionStatus, Kind, Revision, Upload, UploadStatus
+from files.queueing import conversion_queue
 from files.step_header import InvalidContent, sniff_pdf, sniff_step
 from files.storage import PartsGone, new_revision_key, part_size_for, upload_expiry, vault
-from files.upload_handler import max_upload_bytes, too_large
 from partsite.errors import Conflict, Invalid, Unprocessable
-from parts.lifecycle import Action, Status
-from parts.models import Part, PartEvent
+from parts import permissions as part_permissions
+from parts.services import check_part_takes_files, part_delete, part_lock, part_upload_record
 
 logger = logging.getLogger(__name__)
 
@@ -66,15 +71,10 @@ def check_not_a_revision_yet(part, sha256):
         )
 
 
-def _check_part_takes_files(part):
-    if part.status == Status.RETIRED:
-        raise Conflict(f"{part.part_number} is retired; restore it before adding files.", status=part.status)
-
-
 def revision_upload(*, part, actor, uploaded_file, description="", kind=None):
     """A new revision from a file the upload handler spooled and digested."""
     permissions.check_may_upload(actor)
-    _check_part_takes_files(part)
+    check_part_takes_files(part)
     kind = kind_for_filename(uploaded_file.name, kind)
     digest = uploaded_file.digest
     check_size(digest.size)
@@ -92,8 +92,8 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
     """Write the row for an object already stored at `key`; on any failure the object goes."""
     try:
         with transaction.atomic():
-            part = Part.objects.select_for_update().get(pk=part.pk)
-            _check_part_takes_files(part)
+            part = part_lock(part.pk)
+            check_part_takes_files(part)
             check_not_a_revision_yet(part, digest.sha256)
             last = Revision.objects.filter(part=part, kind=kind).aggregate(Max("number"))["number__max"]
             revision = Revision(
@@ -113,11 +113,7 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
                 revision.conversion_status = ConversionStatus.PENDING
                 revision.conversion_queued_at = timezone.now()
             revision.save()
-            part.save(update_fields=["updated_at"])
-            PartEvent.objects.create(
-                part=part, action=Action.UPLOAD, from_status=part.status, to_status=part.status, actor=actor,
-                note=f"{revision.label} {revision.filename}",
-            )
+            part_upload_record(part=part, actor=actor, note=f"{revision.label} {revision.filename}")
             if kind == Kind.STEP:
                 _queue_conversion(revision.pk)
     except BaseException:
@@ -127,50 +123,50 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
 
 
 def _queue_conversion(revision_id):
-    from files.tasks import convert_revision
-
     # robust: a broker that is down must not undo the upload; the requeue task catches up.
-    transaction.on_commit(lambda: convert_revision.delay(revision_id), robust=True)
+    transaction.on_commit(lambda: conversion_queue(revision_id), robust=True)
 
 
 def revision_delete(*, revision, actor):
     permissions.check_may_manage_revisions(actor)
     with transaction.atomic():
         # The part is locked first, as approving and completing lock it: neither can pin this revision meanwhile.
-        pinned_by = (
-            Part.objects.select_for_update().filter(pk=revision.part_id)
-            .values("approved_revision", "built_revision").first()
-        )
+        pinned_by = part_lock(revision.part_id)
         revision = Revision.objects.select_for_update().filter(pk=revision.pk).first()
         if revision is None:
             return
-        if pinned_by and revision.pk == pinned_by["approved_revision"]:
+        if revision.pk == pinned_by.approved_revision_id:
             raise Conflict(f"{revision.label} is the approved revision of its part and cannot be deleted.")
-        if pinned_by and revision.pk == pinned_by["built_revision"]:
+        if revision.pk == pinned_by.built_revision_id:
             raise Conflict(f"{revision.label} is the revision its part was built from and cannot be deleted.")
         keys = [revision.storage_key, revision.glb_key, revision.preview_key]
         revision.delete()
         transaction.on_commit(lambda: [vault().delete(key) for key in keys])
 
 
-def revisions_delete_for_part(part):
-    """Remove a part's revisions and uploads with it (inside the caller's transaction)."""
-    if Revision.objects.filter(part=part).pinned().exists():
-        raise Conflict(
-            f"{part.part_number} has an approved or built revision, so it cannot be deleted; retire it instead.",
-        )
-    stored = Revision.objects.filter(part=part).values_list("storage_key", "glb_key", "preview_key")
-    keys = [key for row in stored for key in row]
-    uploads = list(Upload.objects.filter(part=part, status=UploadStatus.OPEN))
-    Revision.objects.filter(part=part).delete()
+def part_delete_with_files(*, part, actor):
+    """Delete a part with its revisions and unfinished uploads, whose stored files go once that is
+    committed. A part whose approved or built revision is on record is refused: retire it instead."""
+    part_permissions.check_may_delete(actor)
+    with transaction.atomic():
+        part = part_lock(part.pk)
+        if Revision.objects.filter(part=part).pinned().exists():
+            raise Conflict(
+                f"{part.part_number} has an approved or built revision, so it cannot be deleted; retire it instead.",
+            )
+        stored = Revision.objects.filter(part=part).values_list("storage_key", "glb_key", "preview_key")
+        keys = [key for row in stored for key in row]
+        uploads = list(Upload.objects.filter(part=part, status=UploadStatus.OPEN))
+        Revision.objects.filter(part=part).delete()
+        part_delete(part=part, actor=actor)
 
-    def clean_up():
-        for key in keys:
-            vault().delete(key)
-        for upload in uploads:
-            _upload_discard(upload)
+        def clean_up():
+            for key in keys:
+                vault().delete(key)
+            for upload in uploads:
+                _upload_discard(upload)
 
-    transaction.on_commit(clean_up)
+        transaction.on_commit(clean_up)
 
 
 def revision_reconvert(*, revision, actor):
@@ -196,7 +192,7 @@ def revision_reconvert(*, revision, actor):
 
 def upload_start(*, part, actor, filename, size, sha256="", description="", kind=None):
     permissions.check_may_upload(actor)
-    _check_part_takes_files(part)
+    check_part_takes_files(part)
     kind = kind_for_filename(filename, kind)
     check_size(size)
     sha256 = (sha256 or "").lower()

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from partsite.celery import app as celery_app
+
 
 class PartsiteConfig(AppConfig):
     name = "partsite"
@@ -10,3 +12,6 @@ class PartsiteConfig(AppConfig):
         from partsite.roles import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, dispatch_uid="partsite.ensure_role_groups")
+        # Every process knows every task by name, not only the worker: the services queue
+        # files' tasks by name (files.queueing), since files.tasks imports them.
+        celery_app.autodiscover_tasks(force=True)
