@@ -3,7 +3,7 @@ import re
 from django.contrib.auth import get_user_model
 
 from audit.models import AuthEvent, FileAccess, SignIn
-from partsite.auth import client_address
+from partsite.addresses import client_address
 from partsite.models import KEY_PREFIX
 
 
@@ -28,7 +28,7 @@ def _file_access(request, revision, access):
         revision=revision,
         part_id=revision.part_id,
         what=f"{revision.part.part_number} {revision.label} {revision.filename} (sha256 {revision.sha256})"[:400],
-        client_address=_address(request),
+        client_address=client_address(request),
     )
 
 
@@ -66,10 +66,5 @@ def _auth_event(event, request, *, user, username, detail):
         detail = f"{detail} at {request.path}"
     return AuthEvent.objects.create(
         event=event, user=user, username=username, detail=detail[:400],
-        client_address=_address(request) if request is not None else None,
+        client_address=client_address(request) if request is not None else None,
     )
-
-
-def _address(request):
-    address = client_address(request)
-    return None if address == "unknown" else address

@@ -44,7 +44,18 @@ def browser_context(chromium):
 
 @pytest.fixture
 def page(browser_context):
-    return browser_context.new_page()
+    """A tab that fails its test if the page reports a Content-Security-Policy violation: every
+    script, style, image and connection the pages need must be allowed by the policy."""
+    page = browser_context.new_page()
+    page.csp_violations = []
+    page.on("console", lambda message: _record_violation(page, message))
+    yield page
+    assert not page.csp_violations, "\n".join(page.csp_violations)
+
+
+def _record_violation(page, message):
+    if "Content Security Policy" in message.text:
+        page.csp_violations.append(f"{page.url}: {message.text}")
 
 
 @pytest.fixture
