@@ -129,6 +129,20 @@ def test_the_api_docs_load_their_scripts_from_the_site_itself(db, client):
     assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
 
 
+def test_only_the_browsable_api_may_lay_itself_out_with_style_attributes(lead):
+    client = logged_in(lead)
+
+    page = client.get("/api/parts/", HTTP_ACCEPT="text/html")
+    browsable = policy(page)
+    as_json = policy(client.get("/api/parts/"))
+    board = policy(client.get("/"))
+
+    assert browsable["style-src-attr"] == ["'unsafe-inline'"]
+    assert "'unsafe-inline'" not in browsable["script-src"] + browsable["style-src"]
+    assert "style-src-attr" not in as_json and "style-src-attr" not in board
+    assert not re.search(r"\son[a-z]+=", page.content.decode())  # DRF's logout link had an onclick
+
+
 def test_the_permissions_policy_turns_off_what_partsite_never_uses(lead):
     response = logged_in(lead).get("/")
 

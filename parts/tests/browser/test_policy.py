@@ -138,3 +138,18 @@ def test_signed_in_pages_tell_the_browser_not_to_keep_them(page, log_in, live_se
     assert "no-store" in response.headers["cache-control"]
     assert "camera=()" in response.headers["permissions-policy"]
     assert client_for(viewer).get("/api/parts/")["Cache-Control"] == "private, no-store"
+
+
+def test_the_browsable_api_and_its_login_page_work_under_the_policy(page, live_server, fabricator):
+    page.goto(f"{live_server.url}/api-auth/login/?next=/api/parts/")
+    page.get_by_label("Username").fill("bob")
+    page.get_by_label("Password").fill("bob-secret-pw")
+    page.get_by_role("button", name="Log in").click()
+
+    page.wait_for_url(f"{live_server.url}/api/parts/")
+    assert page.get_by_role("heading", name="Part List").is_visible()
+    page.locator("#get-form .dropdown-toggle").click()  # bootstrap's script opens the format menu
+    assert page.get_by_role("link", name="json").is_visible()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r".*/api/parts/"))
+    assert page.get_by_role("link", name="Log in").is_visible()
