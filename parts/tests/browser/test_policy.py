@@ -153,3 +153,16 @@ def test_the_browsable_api_and_its_login_page_work_under_the_policy(page, live_s
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(re.compile(r".*/api/parts/"))
     assert page.get_by_role("link", name="Log in").is_visible()
+
+
+def test_the_admin_works_under_the_policy(page, log_in, live_server, lead, fabricator):
+    part = make_part(Status.IN_PROGRESS, assignee=fabricator, part_number="P-00604")
+    log_in(page, lead)
+
+    for path in ["/admin/", f"/admin/parts/part/{part.pk}/change/", "/admin/parts/part/import/",
+                 "/admin/auth/user/add/", "/admin/files/revision/", "/admin/axes/accessattempt/"]:
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 200, path
+        page.wait_for_load_state("networkidle")
+
+    assert page.csp_violations == []
