@@ -50,6 +50,9 @@ def page(browser_context):
     page.csp_violations = []
     page.on("console", lambda message: _record_violation(page, message))
     yield page
+    # What the last page still loads (the 3D model, say) is checked too, and is answered
+    # before the test's database is emptied under the live server's feet.
+    page.wait_for_load_state("networkidle")
     assert not page.csp_violations, "\n".join(page.csp_violations)
 
 
