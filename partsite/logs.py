@@ -14,6 +14,8 @@ from celery.signals import task_failure, task_postrun, task_prerun
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
+from partsite.addresses import client_address
+
 # The shape of a Partsite API key (partsite.models.ApiKey.generate).
 KEY_PATTERN = re.compile(r"ps_[0-9a-f]{16}\.[A-Za-z0-9_-]+")
 REDACTED = "[redacted key]"
@@ -90,7 +92,7 @@ class RequestLogMiddleware:
                 "auth": ("api_key" if getattr(request, "auth", None) is not None else "session")
                 if authenticated else None,
                 "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                "client": request.META.get("REMOTE_ADDR"),
+                "client": client_address(request),
             },
         )
         return response

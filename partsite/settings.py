@@ -10,7 +10,9 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
+from partsite.addresses import trusted_networks
 from partsite.logs import logging_config
 
 
@@ -62,6 +64,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "auditlog",
+    "axes",
+    "csp",
     "partsite",
     "parts",
     "files",
@@ -73,14 +77,17 @@ MIDDLEWARE = [
     "partsite.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "partsite.auth.AuthFailureThrottleMiddleware",
+    "partsite.headers.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "partsite.headers.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "partsite.addresses.ClientAddressAuditlogMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it turns a lockout into its page
 ]
 
 ROOT_URLCONF = "partsite.urls"
@@ -132,6 +139,9 @@ if CACHE_URL.startswith("redis"):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
             "KEY_PREFIX": REDIS_KEY_PREFIX,
+            # A Redis that stops answering costs a request one second, not the operating
+            # system's TCP timeout; the rate limit then lets the request through.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -142,6 +152,11 @@ else:
         }
     }
 
+# django-axes counts failed sign-ins (partsite/auth.py counts failed API keys with it too).
+AUTHENTICATION_BACKENDS = [
+    "partsite.auth.SignInLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -267,10 +282,52 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "partsite.errors.api_exception_handler",
 }
 
-# Rate limits for anonymous traffic and failed authentication, per client address.
+# The client's address: the peer's, or the one a trusted proxy forwarded (partsite/addresses.py).
+# Addresses or networks of the proxies in front of Partsite; empty: X-Forwarded-For is ignored.
+TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", "")
+trusted_networks(TRUSTED_PROXIES)  # a wrong entry stops the start, naming it
+
+# Anonymous requests per client address (the API docs and schema; the rest needs credentials).
 ANONYMOUS_RATE = os.environ.get("ANONYMOUS_RATE", "60/min")
-AUTH_FAILURE_LIMIT = envint("AUTH_FAILURE_LIMIT", 20)
-AUTH_FAILURE_WINDOW_SECONDS = envint("AUTH_FAILURE_WINDOW_SECONDS", 300)
+# Lockouts: only failures count, per credential (a username, an API key's lookup) and client
+# address. Failures add up while each comes within AUTH_FAILURE_WINDOW_SECONDS of the one before;
+# the AUTH_FAILURE_LIMIT-th locks that credential out from that address until that long passes
+# without another failure.
+AUTH_FAILURE_LIMIT = envint("AUTH_FAILURE_LIMIT", 10)
+AUTH_FAILURE_WINDOW_SECONDS = envint("AUTH_FAILURE_WINDOW_SECONDS", 900)
+AXES_FAILURE_LIMIT = "partsite.auth.failure_limit"
+AXES_COOLOFF_TIME = "partsite.auth.lockout_time"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "partsite.addresses.client_address"
+AXES_LOCKOUT_CALLABLE = "partsite.auth.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # audit.AuthEvent records every sign-in already
+AXES_VERBOSE = False  # no banner in every process's log at start
+
+# Content-Security-Policy (django-csp). Every script and style is served by Partsite itself;
+# the part page's import map and the pages' badge colours are inline with the request's nonce.
+# partsite/headers.py adds the S3 bucket to connect-src; partsite/urls.py loosens it for the API docs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Browser features no Partsite page uses, refused to the pages and anything they might embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "camera", "display-capture", "geolocation", "gyroscope", "hid", "magnetometer",
+        "microphone", "midi", "payment", "serial", "usb",
+    )
+}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Partsite API",
@@ -303,6 +360,9 @@ LOGGING = logging_config(
 )
 # The worker logs through the same configuration instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# django-axes logs every sign-in and clean-up at INFO (the audit trail has the sign-ins); its
+# warnings, one per failure and one per lockout, stay.
+LOGGING.setdefault("loggers", {})["axes"] = {"level": "WARNING"}
 
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
