@@ -7,6 +7,7 @@ reaches a line, in a message or a traceback, is blanked by the formatter.
 """
 
 import logging
+import logging.config
 import re
 import time
 
@@ -47,7 +48,22 @@ def logging_config(*, level="INFO", file=None, file_max_mb=10, file_backups=5):
         },
         "handlers": handlers,
         "root": {"handlers": list(handlers), "level": level},
+        # A refused request (4xx) is one line, RequestLogMiddleware's; Django's own warning about
+        # it would be a second. Server errors (5xx) still log here, with their traceback.
+        "loggers": {
+            "django.request": {"level": "ERROR"},
+            # SQLAlchemy notes at INFO each time a forked process leaves its parent's connection
+            # to the embedded broker alone, which is routine (partsite/broker_transport.py).
+            "partsite.broker_transport": {"level": "WARNING"},
+        },
     }
+
+
+def configure(config):
+    """Django's LOGGING_CONFIG: the dictionary above, and Python's warnings (Celery's warning when
+    its worker runs as root, a library's deprecation) as log lines too, not as raw text."""
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)
 
 
 class PartsiteJsonFormatter(JsonFormatter):
