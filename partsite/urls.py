@@ -8,6 +8,9 @@ from partsite import health
 from partsite.api import AuthCheckView
 from parts.api import PartViewSet
 
+# An exception nobody caught: 503 naming the dependency that is down, or the 500 of a bug.
+handler500 = "partsite.outages.server_error"
+
 router = DefaultRouter()
 router.register("parts", PartViewSet, basename="part")
 
