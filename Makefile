@@ -31,12 +31,14 @@ test: $(VENV)/.dev-installed $(VENV)/.frontend-installed
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Each figure beside its reference: uploads, downloads, SHA-256, list and search on PostgreSQL
-# (BENCH_DATABASE_URL), conversion. Prints a table and writes bench/RESULTS.md. BENCH_QUICK=1: smaller.
+# (BENCH_DATABASE_URL), conversion; then the broker candidates (bench/broker.py, a table of its own).
+# Prints a table and writes bench/RESULTS.md. BENCH_QUICK=1: smaller.
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/listing.py
 	$(BIN)/python bench/conversion.py
+	$(BIN)/python bench/broker.py
 	$(BIN)/python bench/results.py
 
 install: $(VENV)/.base-installed $(VENV)/.frontend-installed
