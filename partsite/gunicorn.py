@@ -4,13 +4,15 @@ import os
 
 from django.conf import settings
 
+from partsite.supervise import socket_path
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_WORKERS", 2))
 threads = int(os.environ.get("WEB_THREADS", 4))
 worker_class = "gthread"
 # gunicorn's control socket (for gunicornc) defaults to one path per user account, which a
 # second site on the same machine would take over and, when it stops, delete. One per data dir.
-control_socket = str(settings.DATA_DIR / "gunicorn.ctl")
+control_socket = str(socket_path(settings.DATA_DIR / "gunicorn.ctl"))
 
 # Gunicorn's own lines (starting, workers booting and exiting) go out as Partsite's JSON lines.
 # It writes no access log: Partsite logs one JSON line per request itself (partsite/logs.py),

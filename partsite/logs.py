@@ -25,7 +25,7 @@ task_log = logging.getLogger("partsite.task")
 
 def logging_config(*, level="INFO", file=None, file_max_mb=10, file_backups=5):
     """Django's LOGGING: JSON lines on the console, and in `file` (rotated at `file_max_mb`) when given."""
-    handlers = {"console": {"class": "logging.StreamHandler", "formatter": "json"}}
+    handlers = {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["one_line_per_request"]}}
     if file:
         # Web workers and the Celery worker share the file; this handler rotates it under a lock.
         handlers["file"] = {
@@ -35,6 +35,7 @@ def logging_config(*, level="INFO", file=None, file_max_mb=10, file_backups=5):
             "backupCount": file_backups,
             "encoding": "utf-8",
             "formatter": "json",
+            "filters": ["one_line_per_request"],
         }
     return {
         "version": 1,
@@ -46,12 +47,10 @@ def logging_config(*, level="INFO", file=None, file_max_mb=10, file_backups=5):
                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             },
         },
+        "filters": {"one_line_per_request": {"()": "partsite.logs.OneLinePerRequest"}},
         "handlers": handlers,
         "root": {"handlers": list(handlers), "level": level},
-        # A refused request (4xx) is one line, RequestLogMiddleware's; Django's own warning about
-        # it would be a second. Server errors (5xx) still log here, with their traceback.
         "loggers": {
-            "django.request": {"level": "ERROR"},
             # SQLAlchemy notes at INFO each time a forked process leaves its parent's connection
             # to the embedded broker alone, which is routine (partsite/broker_transport.py).
             "partsite.broker_transport": {"level": "WARNING"},
@@ -64,6 +63,14 @@ def configure(config):
     its worker runs as root, a library's deprecation) as log lines too, not as raw text."""
     logging.config.dictConfig(config)
     logging.captureWarnings(True)
+
+
+class OneLinePerRequest(logging.Filter):
+    """A refused request (4xx) is one line, RequestLogMiddleware's: Django's own warning about it
+    ("Unauthorized: /api/parts/") is not written. A server error (5xx) still is, with its traceback."""
+
+    def filter(self, record):
+        return not (record.name == "django.request" and getattr(record, "status_code", 500) < 500)
 
 
 class PartsiteJsonFormatter(JsonFormatter):

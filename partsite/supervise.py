@@ -1,4 +1,5 @@
-"""Runs supervisord in a session of its own and stops it when this process is told to stop.
+"""Runs supervisord in a session of its own and stops it when this process is told to stop;
+and where the site's Unix sockets go.
 
 `manage.py serve` hands over to this script (by exec) once the site is prepared; it imports
 nothing but the standard library, so it stays small and exits at once. Ctrl-C in the terminal
@@ -9,9 +10,25 @@ process group, would take SIGHUP as "restart everything" and run on with no term
     python partsite/supervise.py SUPERVISORD CONFIG
 """
 
+import hashlib
+import os
 import signal
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
+
+# Linux takes at most 107 bytes for the path of a Unix socket.
+SOCKET_PATH_LIMIT = 100
+
+
+def socket_path(path):
+    """`path` for a Unix socket, or, when a deep data dir makes it too long, a path in the
+    temporary folder named after it (so still one per data dir)."""
+    if len(os.fsencode(path)) <= SOCKET_PATH_LIMIT:
+        return Path(path)
+    digest = hashlib.sha256(os.fsencode(path)).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"partsite-{digest}-{Path(path).name}"
 
 
 def main(supervisord, config):

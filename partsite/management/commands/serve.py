@@ -18,6 +18,7 @@ from django.db import connections
 
 from partsite import broker
 from partsite.celery import app
+from partsite.supervise import socket_path
 
 BIN = Path(sys.executable).parent
 # Each process gets this long to stop before supervisord kills it and its children; with
@@ -46,6 +47,7 @@ def programs():
 
 
 def supervisord_config(run_dir):
+    control = socket_path(run_dir / "supervisord.sock")
     sections = [
         f"""[supervisord]
 nodaemon = true
@@ -60,14 +62,14 @@ directory = {settings.BASE_DIR}
 ; supervisorctl --configuration {run_dir / "supervisord.conf"} status
 ; The socket also keeps a second `serve` from starting on the same data dir.
 [unix_http_server]
-file = {run_dir / "supervisord.sock"}
+file = {control}
 chmod = 0700
 
 [rpcinterface:supervisor]
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
-serverurl = unix://{run_dir / "supervisord.sock"}
+serverurl = unix://{control}
 
 ; One group, so that stopping stops all of them at once rather than one after another.
 [group:partsite]
