@@ -1,8 +1,8 @@
 """Partsite settings.
 
 Everything a deployment changes comes from the environment; the defaults are the
-embedded setup that `make run` starts (SQLite, files on local disk, a filesystem
-broker). README.md lists every variable.
+embedded setup that `make run` starts (SQLite, files on local disk, a broker in a
+SQLite file). README.md lists every variable.
 """
 
 import os
@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 
+from partsite import broker
 from partsite.addresses import trusted_networks
 from partsite.logs import logging_config
 
@@ -46,8 +47,12 @@ def _secret_key():
 
 SECRET_KEY = _secret_key()
 DEBUG = envbool("DEBUG", False)
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-if os.environ.get("HOST") and os.environ["HOST"] not in ("0.0.0.0", "::"):
+# `make run HOST=0.0.0.0` listens on every address of the machine, so it answers to any name
+# (the shop's tablets reach it as 192.168.x.y or by the machine's name) unless ALLOWED_HOSTS
+# narrows it. On one address, it answers to that address and to localhost.
+_SERVES_EVERY_ADDRESS = os.environ.get("HOST") in ("0.0.0.0", "::")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "*" if _SERVES_EVERY_ADDRESS else "localhost,127.0.0.1,[::1]")
+if os.environ.get("HOST") and not _SERVES_EVERY_ADDRESS:
     ALLOWED_HOSTS.append(os.environ["HOST"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 
@@ -116,9 +121,19 @@ DATABASES = {
         conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+# A database that stops answering must not hold a request (and its gunicorn thread) for ever:
+# connecting gives up after DATABASE_CONNECT_TIMEOUT seconds and, on PostgreSQL, a statement
+# after DATABASE_STATEMENT_TIMEOUT (0: no limit). The request then gets a 503 naming the database.
+DATABASE_CONNECT_TIMEOUT = envint("DATABASE_CONNECT_TIMEOUT", 5)
+DATABASE_STATEMENT_TIMEOUT = envint("DATABASE_STATEMENT_TIMEOUT", 30)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    if DATABASE_STATEMENT_TIMEOUT:
+        DATABASES["default"]["OPTIONS"].setdefault("options", f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT * 1000}")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock at BEGIN, so two workflow
     # moves on the same part queue up instead of both reading the old status.
+    # `timeout` bounds the wait for another process's write lock.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -232,24 +247,15 @@ CONVERSION_MAX_ATTEMPTS = envint("CONVERSION_MAX_ATTEMPTS", 3)
 PREVIEW_TIMEOUT_SECONDS = envint("PREVIEW_TIMEOUT_SECONDS", 30)
 PREVIEW_MEMORY_MB = envint("PREVIEW_MEMORY_MB", 1024)
 
-# Celery: a filesystem broker needs no server; CELERY_BROKER_URL switches to Redis.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
-if CELERY_BROKER_URL == "filesystem://":
-    _broker_dir = DATA_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        # The queue folder is listed this often (kombu's default is every second): an
-        # upload's conversion starts within 0.1 s instead of up to 1 s (see bench/RESULTS.md).
-        "polling_interval": 0.1,
-    }
-elif CELERY_BROKER_URL.startswith("redis") and REDIS_KEY_PREFIX:
+# Celery: the embedded broker is a SQLite file in the data dir (partsite/broker.py), which needs
+# no server; CELERY_BROKER_URL switches to Redis.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or broker.url(DATA_DIR / "broker.sqlite3")
+if CELERY_BROKER_URL.startswith("redis") and REDIS_KEY_PREFIX:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": REDIS_KEY_PREFIX}
+# Each worker notes every few seconds that it is consuming (partsite/heartbeat.py); /ready/
+# names a queue whose worker has been silent for longer than WORKER_STALE_SECONDS.
+WORKER_HEARTBEAT_SECONDS = 5
+WORKER_STALE_SECONDS = 30
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -352,6 +358,7 @@ SPECTACULAR_SETTINGS = {
 AUDITLOG_INCLUDE_ALL_MODELS = False
 
 # JSON lines on the console and, with PARTSITE_LOG_FILE, in a rotating file (partsite/logs.py).
+LOGGING_CONFIG = "partsite.logs.configure"
 LOGGING = logging_config(
     level=os.environ.get("LOG_LEVEL", "INFO"),
     file=os.environ.get("PARTSITE_LOG_FILE") or None,

@@ -18,6 +18,9 @@ redoc_policy = csp_replace(
     {"img-src": [SELF, "data:"], "style-src": [SELF, UNSAFE_INLINE], "worker-src": [SELF, "blob:"]}
 )
 
+# An exception nobody caught: 503 naming the dependency that is down, or the 500 of a bug.
+handler500 = "partsite.outages.server_error"
+
 router = DefaultRouter()
 router.register("parts", PartViewSet, basename="part")
 
