@@ -11,12 +11,14 @@ over the same bytes from the same HTTP client:
   as Partsite sends it), and a GET of the same object through a presigned URL (where
   Partsite's download redirects).
 
-Before every timed transfer, of either kind: the objects the previous one stored are
-deleted, every dirty page is written back (sync), and the file about to be read is read
-once, so that both start with the same page cache and no pending write-back.
+Before every sample, of either kind: the objects the previous one stored are deleted, every
+dirty page is written back (sync), and the file about to be read is read once, so that both
+start with the same page cache and no pending write-back. A sample of a small file is
+several transfers in a row, as many as the reference makes in a second, so that no sample
+is too short to measure.
 """
 
-import os
+import math
 import tempfile
 import time
 import uuid
@@ -28,6 +30,7 @@ from bench.site import MIB, MinimalServer, MotoServer, Site, flush_writes, gener
 STORAGES = envlist("BENCH_STORAGE", "local,s3")
 SIZES_MB = [int(size) for size in envlist("BENCH_SIZES_MB", "50" if QUICK else "50,200,500")]
 RATIO_TARGET = 0.8
+MIN_SAMPLE_SECONDS = 1.0
 PEAK_RSS_TARGET_MB = 150
 
 
@@ -61,13 +64,17 @@ class LocalReference:
 
 
 class LocalObjects:
-    """The files stored under Partsite's media folder and the minimal server's: what a sample added."""
+    """The files in Partsite's data dir (the minimal server's folder is inside it), but for the database.
 
-    def __init__(self, *folders):
-        self.folders = folders
+    Where the storage keeps its files is Partsite's business; whatever a sample added to the
+    data dir is its files (and its queued conversion messages, which no worker here reads).
+    """
+
+    def __init__(self, data_dir):
+        self.data_dir = data_dir
 
     def snapshot(self):
-        return {path for folder in self.folders if folder.exists() for path in folder.rglob("*") if path.is_file()}
+        return {path for path in self.data_dir.rglob("*") if path.is_file() and ".sqlite3" not in path.name}
 
     def delete(self, paths):
         for path in paths:
@@ -122,32 +129,38 @@ def measure(section, site, storage, files, reference, objects):
             flush_writes()
             warm(path)
 
-        def simple(path=path, size_mb=size_mb, sha256=sha256):
-            part_id = site.new_part()
-            revision = {}
-            seconds = timed(lambda: revision.update(site.upload_simple(path, part_id)))
-            check(revision["sha256"] == sha256, "the simple upload stored other bytes")
-            return size_mb / seconds
+        # A sample shorter than a second is mostly scheduling noise: a sample of a small file is as
+        # many transfers, of either kind, as the reference (the faster) makes in a second.
+        site.upload_simple(path)
+        repeats = max(1, math.ceil(MIN_SAMPLE_SECONDS / timed(lambda path=path: reference.upload(path))))
 
-        def direct(path=path, size_mb=size_mb, sha256=sha256):
-            part_id = site.new_part()
-            outcome = []
-            seconds = timed(lambda: outcome.extend(site.upload_direct(path, sha256, part_id)))
-            check(outcome[0]["sha256"] == sha256, "the direct upload stored other bytes")
-            rows.append((storage, size_mb, len(outcome[1]["parts"]), outcome[1]["part_size"] // MIB,
-                         where_parts_went(site, outcome[1])))
-            return size_mb / seconds
+        def simple(path=path, size_mb=size_mb, sha256=sha256, repeats=repeats):
+            part_ids = [site.new_part() for _ in range(repeats)]
+            revisions = []
+            seconds = timed(lambda: revisions.extend(site.upload_simple(path, part_id) for part_id in part_ids))
+            check(all(revision["sha256"] == sha256 for revision in revisions), "the simple upload stored other bytes")
+            return repeats * size_mb / seconds
 
-        def upload_reference(path=path, size_mb=size_mb):
-            return size_mb / timed(lambda: reference.upload(path))
+        def direct(path=path, size_mb=size_mb, sha256=sha256, repeats=repeats):
+            part_ids = [site.new_part() for _ in range(repeats)]
+            outcomes = []
+            seconds = timed(lambda: outcomes.extend(site.upload_direct(path, sha256, part_id) for part_id in part_ids))
+            check(all(revision["sha256"] == sha256 for revision, _ in outcomes), "the direct upload stored other bytes")
+            upload = outcomes[0][1]
+            rows.append((storage, size_mb, len(upload["parts"]), upload["part_size"] // MIB,
+                         where_parts_went(site, upload)))
+            return repeats * size_mb / seconds
+
+        def upload_reference(path=path, size_mb=size_mb, repeats=repeats):
+            return repeats * size_mb / timed(lambda: [reference.upload(path) for _ in range(repeats)])
 
         for name, action in (("simple", simple), ("direct (resumable, in parts)", direct)):
             mine, theirs = interleaved(action, upload_reference, settle)
             section.add(Figure(
                 f"Upload {size_mb} MB, {name}, {storage}", "MB/s", mine, reference.upload_how, theirs,
                 Target("ratio", ">=", RATIO_TARGET),
-                note="includes completing: joining the parts and hashing the whole file again"
-                if name.startswith("direct") else "",
+                note=("includes completing: joining the parts and hashing the whole file again; "
+                      if name.startswith("direct") else "") + f"{repeats} uploads a sample",
             ))
 
         kept = site.upload_simple(path)
@@ -162,16 +175,19 @@ def measure(section, site, storage, files, reference, objects):
             site.http.drain(partsite_url)
             site.http.drain(reference_url)
 
-        mine, theirs = interleaved(
-            lambda size_mb=size_mb, url=partsite_url: size_mb / timed(lambda: site.http.drain(url)),
-            lambda size_mb=size_mb, url=reference_url: size_mb / timed(lambda: site.http.drain(url)),
-            settle_download,
-        )
+        # A download from the page cache takes a few hundredths of a second: each sample is as many
+        # downloads, of either kind, as the reference makes in a second.
+        repeats = max(1, math.ceil(MIN_SAMPLE_SECONDS / timed(lambda url=reference_url: site.http.drain(url))))
+
+        def downloads(url, size_mb=size_mb, repeats=repeats):
+            return repeats * size_mb / timed(lambda: [site.http.drain(url) for _ in range(repeats)])
+
+        mine, theirs = interleaved(lambda: downloads(partsite_url), lambda: downloads(reference_url), settle_download)
         section.add(Figure(
             f"Download {size_mb} MB, {storage}", "MB/s", mine, reference.download_how, theirs,
             Target("ratio", ">=", RATIO_TARGET),
-            note="a 302 to a presigned URL, then the object from storage" if storage == "s3"
-            else "the stored file sent by gunicorn with sendfile()",
+            note=("a 302 to a presigned URL, then the object from storage" if storage == "s3"
+                  else "the stored file sent by gunicorn with sendfile()") + f"; {repeats} downloads a sample",
         ))
         objects.delete(objects.snapshot() - before)
     peak = site.peak_rss_mb()
@@ -210,7 +226,7 @@ def main():
                 with site, MinimalServer(scratch / "local" / "minimal", site.data_dir) as server:
                     print(f"Local disk: {site.setup}", flush=True)
                     section.setup["local"] = site.setup
-                    objects = LocalObjects(site.data_dir / "media", server.folder)
+                    objects = LocalObjects(site.data_dir)
                     parts_rows += measure(section, site, "local", files, LocalReference(server), objects)
             else:
                 with MotoServer() as moto:
@@ -219,7 +235,6 @@ def main():
                         print(f"S3: {site.setup}", flush=True)
                         section.setup["s3"] = site.setup
                         parts_rows += measure(section, site, "s3", files, S3Reference(moto), S3Objects(moto))
-            os.sync()
     section.tables.append(markdown_table(
         ("Direct upload", "Size (MB)", "Parts", "Part size (MiB)", "Where the parts went"),
         sorted({(storage, size, parts, part_size, where) for storage, size, parts, part_size, where in parts_rows}),
