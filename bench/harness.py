@@ -93,6 +93,7 @@ class Figure:
         raw = asdict(self)
         raw["ratios"] = self.ratios
         raw["ratio"] = self.ratio
+        raw["iqr"], raw["ratio_iqr"] = iqr(self.samples), iqr(self.ratios)
         raw["met"], raw["verdict"] = self.verdict()
         return raw
 
@@ -114,6 +115,7 @@ def spread(values, decimals=0):
 
 
 def iqr(values):
+    """The interquartile range, kept in results.json beside each figure's samples (None under 4 samples)."""
     if len(values) < 4:
         return None
     low, _, high = statistics.quantiles(values, n=4)

@@ -8,7 +8,8 @@ files.tasks.convert_revision[...] succeeded" line), so nothing polls it while it
 Beside it: moto's S3 server and the minimal server of the references (bench/minimal_server.py).
 
 The developer's own database, storage, broker and cache never leak in: each section says
-what it runs on (BENCH_SITE_DATABASE_URL, BENCH_BROKER_URL, BENCH_STORAGE) and prints it.
+what it runs on (BENCH_SITE_DATABASE_URL, BENCH_BROKER_URL, BENCH_STORAGE) and prints it,
+the broker as the site's own settings resolve it (`manage.py diffsettings`).
 """
 
 import contextlib
@@ -34,6 +35,7 @@ BIN = Path(sys.executable).parent
 MIB = 2**20
 READ_BYTES = MIB
 LEAD = "bench"
+EMBEDDED = "embedded"  # in BENCH_BROKER_URL: whatever broker Partsite embeds when CELERY_BROKER_URL is unset
 # Settings a developer's shell may carry that would point the benchmark's site at their own
 # database, storage, broker or tuning; the benchmark sets the ones it means explicitly.
 ISOLATED_PREFIXES = (
@@ -214,15 +216,14 @@ class Site:
             self.env["DATABASE_URL"] = database_url
         if pages:  # the pages' scripts and styles, collected as `make run` does
             self.env["STATIC_ROOT"] = str(self.data_dir / "static")
-        if broker_url and broker_url != "filesystem://":
+        if broker_url not in (None, EMBEDDED):
             self.env["CELERY_BROKER_URL"] = broker_url
-            # Keys of their own, so that a shared Redis's other queues are neither read nor touched.
-            self.env["REDIS_KEY_PREFIX"] = f"partsite-bench-{uuid.uuid4().hex[:8]}:"
+            if broker_url.startswith("redis"):
+                # Keys of their own, so that a shared Redis's other queues are neither read nor touched.
+                self.env["REDIS_KEY_PREFIX"] = f"partsite-bench-{uuid.uuid4().hex[:8]}:"
         self.setup = {
             "database": _without_password(database_url) if database_url else "SQLite in a fresh data dir",
-            "broker": _without_password(broker_url or "filesystem://") + (
-                " (Partsite's embedded broker, in the data dir)" if (broker_url or "filesystem://") == "filesystem://"
-                else ""),
+            "broker": "",  # as the site reports it, once it is set up
             "storage": "S3 at " + storage_env["AWS_S3_ENDPOINT_URL"] + " (moto)" if storage_env else "local disk",
             "web": f"gunicorn, {workers} worker(s) × {threads} threads",
         }
@@ -236,6 +237,7 @@ class Site:
     def __enter__(self):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput")
+        self.setup["broker"] = self.broker_in_use()
         if self.pages:
             self.manage("collectstatic", "--noinput", "-v0")
         self.password = uuid.uuid4().hex
@@ -256,6 +258,12 @@ class Site:
     def __exit__(self, *exc):
         stop(self.process, timeout=30)
         self.log.close()
+
+    def broker_in_use(self):
+        """The broker URL the site's settings resolve to (`manage.py diffsettings`), password hidden."""
+        found = re.search(r"^CELERY_BROKER_URL = '([^']*)'", self.manage("diffsettings"), re.MULTILINE)
+        url = _without_password(found[1]) if found else "unknown"
+        return url + (" (Partsite's embedded broker)" if "CELERY_BROKER_URL" not in self.env else "")
 
     @property
     def worker_pids(self):
@@ -322,7 +330,7 @@ def _without_password(url):
 
 
 # Celery's own line when a task returns or raises (celery.app.trace), whatever the log format around it.
-TASK_ENDED = re.compile(r"Task (?P<name>[\w.]+)\[(?P<id>[\w-]+)\] (?P<how>succeeded in (?P<seconds>[\d.e-]+)s|raised)")
+TASK_ENDED = re.compile(r"Task (?P<name>[\w.]+)\[[\w-]+\] (?:succeeded in (?P<seconds>[\d.e-]+)s|raised)")
 
 
 class Worker:
@@ -363,17 +371,19 @@ class Worker:
                     self.ready.set()
                 if match := TASK_ENDED.search(text):
                     seconds = match["seconds"]
-                    self.ended_tasks.put((match["name"], float(seconds) if seconds else None, match["how"]))
+                    self.ended_tasks.put((match["name"], float(seconds) if seconds else None))
 
     def ended(self, name, timeout=600):
         """Wait for the worker to log the end of a task called `name`; returns its seconds (None if it raised)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                ended, seconds, how = self.ended_tasks.get(timeout=max(0.0, deadline - time.monotonic()))
+                ended, seconds = self.ended_tasks.get(timeout=5)
             except queue.Empty:
-                raise SystemExit(f"the worker logged no end of {name} in {timeout} s "
-                                 f"(its log: {self.log_path})") from None
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the worker logged no end of {name} (exit code {self.process.poll()}):\n"
+                                     + self.log_path.read_text(errors="replace")[-3000:]) from None
+                continue
             if ended == name:
                 return seconds
 
