@@ -15,7 +15,6 @@ Skipped, saying why, when no PostgreSQL answers. BENCH_QUICK=1: 10,000 parts, sm
 import os
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -179,8 +178,7 @@ def main():
     section.versions = {"PostgreSQL": version}
     env = {"DATABASE_CONN_MAX_AGE": "600"}
     with tempfile.TemporaryDirectory(prefix="partsite-bench-listing-") as scratch:
-        site = Site(Path(scratch), env, workers=2, threads=4, lead=f"bench-{uuid.uuid4().hex[:8]}",
-                    database_url=DATABASE_URL)
+        site = Site(Path(scratch), env, workers=2, threads=4, database_url=DATABASE_URL)
         site.manage("migrate", "--noinput")
         seed()
         section.setup = {**site.setup, "data": f"{PARTS:,} parts, {PARTS * REVISIONS_PER_PART:,} revisions"}

@@ -7,6 +7,7 @@ about twice the seconds, for the same code). It is taken before and after the ru
 large difference between the two says the machine's speed changed during the run.
 """
 
+import ctypes
 import hashlib
 import os
 import platform
@@ -76,13 +77,41 @@ def describe():
     }
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def adopt_orphans():
+    """Make this process the one that inherits its descendants' orphans (Linux's child subreaper).
+
+    A section's servers start processes that outlive their parents (the converter's fork
+    server, Chromium's helpers); adopted and reaped here, their CPU time counts as the
+    benchmark's own instead of as other processes'.
+    """
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: orphans' time then counts as others'
+        pass
+
+
+def reap_orphans(seconds=10):
+    """Wait (a while at most) for the adopted orphans to end, so that their CPU time is counted."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not pid:
+            time.sleep(0.1)
+
+
 class Busy:
     """The machine's load average and CPU use over a stretch of time, and how much of it was not ours.
 
-    Ours is the CPU time of this process's children that have ended and been waited for
-    (a section's process and everything it started and stopped); the rest of the
-    machine's busy time went to other processes, including shared services the section
-    used (PostgreSQL, Redis).
+    Ours is the CPU time of this process's children that have ended and been waited for:
+    a section's process and everything it started, orphans included (adopt_orphans). The
+    rest of the machine's busy time went to other processes, including shared services the
+    section used (PostgreSQL, Redis).
     """
 
     def __init__(self):

@@ -52,6 +52,7 @@ def main():
         "knobs": knobs(),
     }
     print(f"Benchmark of {run['commit']} on {run['machine']['CPU']}; sections: {', '.join(chosen)}", flush=True)
+    machine.adopt_orphans()
     busy = machine.Busy()
     time.sleep(IDLE_CHECK_SECONDS)
     run["idle_check"] = busy.end()
@@ -65,6 +66,7 @@ def main():
             busy = machine.Busy()
             finished = subprocess.run([sys.executable, "-m", f"bench.{name}"], cwd=ROOT,
                                       env={**os.environ, "BENCH_RUN_DIR": run_dir})
+            machine.reap_orphans()
             measured = Path(run_dir) / f"{name}.json"
             raw = json.loads(measured.read_text()) if measured.exists() else {"name": name, "title": name}
             raw["busy"], raw["exit_code"] = busy.end(), finished.returncode

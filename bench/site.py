@@ -34,7 +34,6 @@ from bench.harness import ROOT
 BIN = Path(sys.executable).parent
 MIB = 2**20
 READ_BYTES = MIB
-LEAD = "bench"
 EMBEDDED = "embedded"  # in BENCH_BROKER_URL: whatever broker Partsite embeds when CELERY_BROKER_URL is unset
 # Settings a developer's shell may carry that would point the benchmark's site at their own
 # database, storage, broker or tuning; the benchmark sets the ones it means explicitly.
@@ -202,9 +201,10 @@ def database_setting():
 class Site:
     """Partsite under gunicorn (the Procfile's web command), configured only through the environment."""
 
-    def __init__(self, data_dir, env=None, max_upload_mb=500, workers=1, threads=4, lead=LEAD, database_url=None,
+    def __init__(self, data_dir, env=None, max_upload_mb=500, workers=1, threads=4, database_url=None,
                  broker_url=None, storage_env=None, pages=False):
-        self.data_dir, self.lead, self.pages = Path(data_dir), lead, pages
+        # A name of its own: a database given in BENCH_SITE_DATABASE_URL outlives a run.
+        self.data_dir, self.lead, self.pages = Path(data_dir), f"bench-{uuid.uuid4().hex[:8]}", pages
         self.port = free_port()
         inherited = {name: value for name, value in os.environ.items() if not name.startswith(ISOLATED_PREFIXES)}
         self.env = {
