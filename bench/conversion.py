@@ -32,7 +32,8 @@ import uuid
 from pathlib import Path
 
 from bench.harness import ROOT, SAMPLES, Figure, Section, Target, envlist, markdown_table, spread
-from bench.site import EMBEDDED, Site, Worker, database_setting, storage_env
+from bench.servers import Worker, storage_env
+from bench.site import EMBEDDED, Site, database_setting
 
 CORPUS = Path(os.environ.get("PARTSITE_STEP_CORPUS", ROOT.parent / "shared" / "step"))
 BROKERS = envlist("BENCH_BROKER_URL", f"{EMBEDDED},redis://127.0.0.1:6379/15")

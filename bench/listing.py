@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import psycopg
 
 from bench.harness import QUICK, SAMPLES, Figure, Section, Target, markdown_table, percentile, spread
-from bench.site import Site, _without_password
+from bench.site import Site, without_password
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/partsite_bench")
 PARTS = 10_000 if QUICK else 100_000
@@ -173,7 +173,7 @@ def main():
     try:
         version = ensure_database()
     except OSError as error:
-        section.skip(f"no PostgreSQL at {_without_password(DATABASE_URL)} ({error}); set BENCH_DATABASE_URL.")
+        section.skip(f"no PostgreSQL at {without_password(DATABASE_URL)} ({error}); set BENCH_DATABASE_URL.")
         return
     section.versions = {"PostgreSQL": version}
     env = {"DATABASE_CONN_MAX_AGE": "600"}
@@ -181,11 +181,11 @@ def main():
         site = Site(Path(scratch), env, workers=2, threads=4, database_url=DATABASE_URL)
         site.manage("migrate", "--noinput")
         seed()
-        section.setup = {**site.setup, "data": f"{PARTS:,} parts, {PARTS * REVISIONS_PER_PART:,} revisions"}
-        print(f"Partsite: {site.setup}; pages of {PAGE}", flush=True)
         single = {kind: {"p50": [], "p99": [], "rows": []} for kind in REQUESTS}
         loaded = {kind: {"p50": [], "p99": [], "per_second": []} for kind in REQUESTS}
         with site:
+            section.setup = {**site.setup, "data": f"{PARTS:,} parts, {PARTS * REVISIONS_PER_PART:,} revisions"}
+            print(f"Partsite: {site.setup}; pages of {PAGE}", flush=True)
             for kind in REQUESTS:  # every worker's code paths and PostgreSQL's caches, before timing
                 for index in range(2 * len(SEARCHES)):
                     timed_get(site, kind, index)

@@ -104,10 +104,11 @@ def render(run):
         for where, setup in _setups(section.setup):
             lines.append(f"- {where}" + ", ".join(f"{key}: {value}" for key, value in setup.items()))
         lines.append("")
-        references = {figure.reference for figure in section.figures if figure.reference}
-        if references:
-            lines += ["References: " + "; ".join(sorted(references)) + ".", ""]
-        notes = [f"*{figure.measure}*: {figure.note}." for figure in section.figures if figure.note]
+        notes = [
+            f"*{figure.measure}*: " + "; ".join(filter(None, [figure.reference and f"beside {figure.reference}",
+                                                               figure.note])) + "."
+            for figure in section.figures if figure.reference or figure.note
+        ]
         lines += [*(table + "\n" for table in section.tables), *(note + "\n" for note in notes)]
         if section.notes:
             lines += [section.notes, ""]

@@ -31,9 +31,9 @@ IDLE_CHECK_SECONDS = 5
 
 def knobs():
     """The BENCH_* settings of this run, as given (passwords hidden)."""
-    from bench.site import _without_password
+    from bench.site import without_password
 
-    return {name: _without_password(value) for name, value in sorted(os.environ.items())
+    return {name: without_password(value) for name, value in sorted(os.environ.items())
             if name.startswith("BENCH_") and name not in ("BENCH_RUN_DIR", "BENCH_OUT")}
 
 

@@ -1,29 +1,24 @@
-"""Partsite and its companions as the benchmarks start them: only through their public faces.
+"""Partsite's web server as the benchmarks start it, and an HTTP client: only its public faces.
 
-Partsite runs under gunicorn (the Procfile's `web` command) and `celery --app partsite
-worker` (its `worker` command), configured only through the environment, on a data dir of
-its own; the benchmarks talk to it over HTTP with an API key made by `manage.py apikey`, and
-learn when the worker has finished a task from the worker's own log (Celery's "Task
-files.tasks.convert_revision[...] succeeded" line), so nothing polls it while it works.
-Beside it: moto's S3 server and the minimal server of the references (bench/minimal_server.py).
+Partsite runs under gunicorn (the Procfile's `web` command), configured only through the
+environment, on a data dir of its own; the benchmarks talk to it over HTTP with an API key
+made by `manage.py apikey`. The processes beside it (its worker, moto, the minimal server)
+are in bench/servers.py.
 
 The developer's own database, storage, broker and cache never leak in: each section says
 what it runs on (BENCH_SITE_DATABASE_URL, BENCH_BROKER_URL, BENCH_STORAGE) and prints it,
 the broker as the site's own settings resolve it (`manage.py diffsettings`).
 """
 
-import contextlib
 import hashlib
 import http.client
 import json
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -222,7 +217,7 @@ class Site:
                 # Keys of their own, so that a shared Redis's other queues are neither read nor touched.
                 self.env["REDIS_KEY_PREFIX"] = f"partsite-bench-{uuid.uuid4().hex[:8]}:"
         self.setup = {
-            "database": _without_password(database_url) if database_url else "SQLite in a fresh data dir",
+            "database": without_password(database_url) if database_url else "SQLite in a fresh data dir",
             "broker": "",  # as the site reports it, once it is set up
             "storage": "S3 at " + storage_env["AWS_S3_ENDPOINT_URL"] + " (moto)" if storage_env else "local disk",
             "web": f"gunicorn, {workers} worker(s) × {threads} threads",
@@ -262,7 +257,7 @@ class Site:
     def broker_in_use(self):
         """The broker URL the site's settings resolve to (`manage.py diffsettings`), password hidden."""
         found = re.search(r"^CELERY_BROKER_URL = '([^']*)'", self.manage("diffsettings"), re.MULTILINE)
-        url = _without_password(found[1]) if found else "unknown"
+        url = without_password(found[1]) if found else "unknown"
         return url + (" (Partsite's embedded broker)" if "CELERY_BROKER_URL" not in self.env else "")
 
     @property
@@ -322,150 +317,11 @@ class Site:
         return self.http.json("POST", f"/api/uploads/{upload['id']}/complete/"), upload
 
 
-def _without_password(url):
+def without_password(url):
     parts = urlsplit(url)
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")
     return url
-
-
-# Celery's own line when a task returns or raises (celery.app.trace), whatever the log format around it.
-TASK_ENDED = re.compile(r"Task (?P<name>[\w.]+)\[[\w-]+\] (?:succeeded in (?P<seconds>[\d.e-]+)s|raised)")
-
-
-class Worker:
-    """A Celery worker as the Procfile starts it (without beat, one process), on the site's settings.
-
-    Its log is read as it is written, by a thread blocked on the pipe: `ended(name)` returns
-    when the worker logs that a task of that name returned, at no cost to the machine while
-    it waits.
-    """
-
-    def __init__(self, site, queues="celery,conversions"):
-        self.site, self.queues = site, queues
-        self.ended_tasks = queue.Queue()
-        self.ready = threading.Event()
-
-    def __enter__(self):
-        env = {**self.site.env, "LOG_LEVEL": "INFO"}
-        self.log_path = self.site.data_dir / "worker.log"
-        self.process = subprocess.Popen(
-            [str(BIN / "celery"), "--app", "partsite", "worker", "--queues", self.queues, "--concurrency", "1",
-             "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        if not self.ready.wait(120) or self.process.poll() is not None:
-            stop(self.process)
-            raise SystemExit("the Celery worker did not start:\n" + self.log_path.read_text(errors="replace")[-3000:])
-        return self
-
-    def _read(self):
-        with open(self.log_path, "wb") as log:
-            for line in self.process.stdout:
-                log.write(line)
-                log.flush()
-                text = line.decode(errors="replace")
-                if " ready." in text:
-                    self.ready.set()
-                if match := TASK_ENDED.search(text):
-                    seconds = match["seconds"]
-                    self.ended_tasks.put((match["name"], float(seconds) if seconds else None))
-
-    def ended(self, name, timeout=600):
-        """Wait for the worker to log the end of a task called `name`; returns its seconds (None if it raised)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                ended, seconds = self.ended_tasks.get(timeout=5)
-            except queue.Empty:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the worker logged no end of {name} (exit code {self.process.poll()}):\n"
-                                     + self.log_path.read_text(errors="replace")[-3000:]) from None
-                continue
-            if ended == name:
-                return seconds
-
-    def __exit__(self, *exc):
-        stop(self.process)
-        self.reader.join(timeout=10)
-
-
-class MotoServer:
-    """moto's S3 in a process of its own, so its memory and CPU are not the benchmark's."""
-
-    bucket = "partsite-bench"
-
-    def __enter__(self):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        wait_until(lambda: Http(self.endpoint).ok("PUT", f"/{self.bucket}"), "moto's S3 server", process=self.process, seconds=30)
-        import boto3
-
-        self.client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                                   aws_access_key_id="bench", aws_secret_access_key="bench")
-        return self
-
-    def __exit__(self, *exc):
-        stop(self.process, timeout=30)
-
-    def env(self):
-        return {
-            "AWS_STORAGE_BUCKET_NAME": self.bucket, "AWS_S3_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_S3_REGION_NAME": "us-east-1",
-        }
-
-    def keys(self):
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
-        return {item["Key"] for page in pages for item in page.get("Contents", [])}
-
-    def delete(self, keys):
-        for key in keys:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
-
-
-class MinimalServer:
-    """bench/minimal_server.py under gunicorn with Partsite's settings: the references' server."""
-
-    def __init__(self, folder, log_dir):
-        self.folder, self.log_dir = Path(folder), Path(log_dir)
-
-    def __enter__(self):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        inherited = {name: value for name, value in os.environ.items() if not name.startswith(ISOLATED_PREFIXES)}
-        env = {**inherited, "BENCH_MINIMAL_ROOT": str(self.folder), "BIND": f"127.0.0.1:{self.port}",
-               "WEB_WORKERS": "1", "PARTSITE_DATA_DIR": str(self.log_dir)}
-        self.log = open(self.log_dir / "minimal-server.log", "wb")
-        self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "bench.minimal_server:app", "--config", "python:partsite.gunicorn"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        self.http = Http(f"http://127.0.0.1:{self.port}")
-        wait_until(lambda: self.http.ok("GET", "/"), "bench/minimal_server.py",
-                   self.log_dir / "minimal-server.log", self.process, seconds=30)
-        return self
-
-    def __exit__(self, *exc):
-        stop(self.process, timeout=30)
-        self.log.close()
-
-
-@contextlib.contextmanager
-def storage_env(name):
-    """The settings for a storage named in BENCH_STORAGE: None for local disk, moto's S3 started for s3."""
-    if name == "local":
-        yield None
-    elif name == "s3":
-        with MotoServer() as moto:
-            yield moto.env()
-    else:
-        raise SystemExit(f"BENCH_STORAGE may name local and s3, not {name!r}")
 
 
 def generate_step(path, size_mb):

@@ -25,7 +25,8 @@ import uuid
 from pathlib import Path
 
 from bench.harness import QUICK, Figure, Section, Target, envlist, interleaved, markdown_table
-from bench.site import MIB, MinimalServer, MotoServer, Site, flush_writes, generate_step, warm
+from bench.servers import MinimalServer, MotoServer
+from bench.site import MIB, Site, flush_writes, generate_step, warm
 
 STORAGES = envlist("BENCH_STORAGE", "local,s3")
 SIZES_MB = [int(size) for size in envlist("BENCH_SIZES_MB", "50" if QUICK else "50,200,500")]

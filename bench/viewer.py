@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import ROOT, Figure, Section, envlist, markdown_table, repeated, spread
-from bench.site import Site, Worker, database_setting, storage_env
+from bench.servers import Worker, storage_env
+from bench.site import Site, database_setting
 
 CORPUS = Path(os.environ.get("PARTSITE_STEP_CORPUS", ROOT.parent / "shared" / "step"))
 CHROMIUM = Path(os.environ.get("PARTSITE_CHROMIUM", "/usr/bin/chromium"))

@@ -5,7 +5,7 @@ import logging
 
 from celery.app import trace
 
-from bench.site import TASK_ENDED
+from bench.servers import TASK_ENDED
 from partsite.logs import PartsiteJsonFormatter
 
 
