@@ -45,9 +45,14 @@ def compared(first, second):
             what = f"{a.unit}, B scaled to A's machine" if abs(speed - 1) > 0.02 else a.unit
             value_a, value_b = statistics.median(a.samples), statistics.median(b.samples) * scale
         change = value_b / value_a - 1 if value_a else 0.0
-        rows.append((measure, what, f"{value_a:.3g}", f"{value_b:.3g}", f"{change:+.0%}",
+        rows.append((measure, what, _number(value_a), _number(value_b), f"{change:+.0%}",
                      "beyond ±10%" if abs(change) > TOLERANCE else ""))
     return rows
+
+
+def _number(value):
+    """Three significant figures, without an exponent for the milliseconds of a p99."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def main(argv=None):
