@@ -32,17 +32,11 @@ test: $(VENV)/.dev-installed $(VENV)/.frontend-installed
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Each figure beside its reference: uploads, downloads, SHA-256, list and search on PostgreSQL
-# (BENCH_DATABASE_URL), conversion; then the broker candidates (bench/broker.py, a table of its own).
-# Prints a table and writes bench/RESULTS.md. BENCH_QUICK=1: smaller.
-bench: $(VENV)/.dev-installed
-	$(BIN)/python bench/run.py
-	$(BIN)/python bench/hashing.py
-	$(BIN)/python bench/listing.py
-	$(BIN)/python bench/conversion.py
-	$(BIN)/python bench/children.py
-	$(BIN)/python bench/broker.py
-	$(BIN)/python bench/results.py
+# Each figure beside its reference, sampled alternately: uploads, downloads, the upload handler's hashing,
+# list and search on PostgreSQL (BENCH_DATABASE_URL), conversion, the 3D view's first frame. One run writes
+# bench/RESULTS.md and bench/results.json. BENCH_QUICK=1: smaller; BENCH_SECTIONS=transfers,...: some only.
+bench: $(VENV)/.dev-installed $(VENV)/.frontend-installed
+	$(BIN)/python -m bench.run
 
 install: $(VENV)/.base-installed $(VENV)/.frontend-installed
 install-dev: $(VENV)/.dev-installed $(VENV)/.frontend-installed
