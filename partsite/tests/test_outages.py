@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+import redis
 from rest_framework.test import APIClient
 
 from files.tests.helpers import post_file
@@ -128,10 +129,20 @@ def test_storage_that_refuses_connections_is_named(uploader, settings):
 
 
 @pytest.mark.django_db
-def test_a_cache_that_refuses_connections_is_named(settings):
+def test_a_cache_that_refuses_connections_is_no_outage_of_the_api(settings, uploader):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
 
-    _assert_names(*_answer(APIClient(raise_request_exception=False).get("/api/parts/")), "cache")
+    assert APIClient(raise_request_exception=False).get("/api/parts/").status_code == 401
+    assert uploader.get("/api/parts/").status_code == 200
+
+
+def test_an_error_of_the_cache_that_reaches_the_top_is_named():
+    try:
+        redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError as error:
+        assert outages.unavailable(error) == ("cache", "The cache is not answering.")
+    else:
+        pytest.fail("a closed port answered")
 
 
 @pytest.mark.django_db
