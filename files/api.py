@@ -97,7 +97,7 @@ class PartDownloadView(APIView):
     @extend_schema(responses=FILE_RESPONSES, summary="Download the approved STEP revision, else the latest")
     def get(self, request, part_pk):
         part = get_object_or_404(Part.objects.select_related("approved_revision"), pk=part_pk)
-        revision = part.approved_revision or part.latest_revision
+        revision = part.approved_revision or part.revisions.latest_step()
         if revision is None:
             raise Conflict(f"{part.part_number} has no STEP revision yet.")
         return revision_response(request, revision)

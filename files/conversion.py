@@ -26,6 +26,7 @@ from django.utils import timezone
 from files.converter import convert_step_to_glb
 from files.models import ConversionStatus, Kind, Revision
 from files.preview import render_preview
+from files.queueing import conversion_queue, preview_queue
 from files.storage import CHUNK_BYTES, new_glb_key, new_preview_key, vault
 from partsite.events import EventType, event_record
 
@@ -136,9 +137,7 @@ def _finish(revision, result, glb_key, glb_digest):
                 part=current.part, revision=current,
             )
             if result.ok:
-                from files.tasks import render_preview
-
-                transaction.on_commit(lambda: render_preview.delay(current.pk), robust=True)
+                transaction.on_commit(lambda: preview_queue(current.pk), robust=True)
     if superseded:
         vault().delete(glb_key)
         return None
@@ -219,8 +218,6 @@ def revision_render_preview(revision_id, *, missing_only=False):
 
 def conversions_requeue_stalled():
     """Queue again the conversions whose message or worker was lost. Returns how many."""
-    from files.tasks import convert_revision
-
     stale = Revision.objects.filter(
         Q(conversion_status=ConversionStatus.PENDING, conversion_queued_at__lt=_pending_is_stale_before())
         | Q(conversion_status=ConversionStatus.RUNNING, conversion_started_at__lt=_running_is_stale_before())
@@ -230,15 +227,13 @@ def conversions_requeue_stalled():
         conversion_queued_at=timezone.now()
     )
     for revision_id in ids:
-        convert_revision.delay(revision_id)
+        conversion_queue(revision_id)
     return len(ids)
 
 
 def previews_requeue_missing():
     """Queue again the previews whose message was lost: a model ready for a while with no
     preview and no recorded failure. Returns how many. The task draws each once at most."""
-    from files.tasks import render_preview
-
     ids = list(
         Revision.objects.filter(
             kind=Kind.STEP, conversion_status=ConversionStatus.READY, preview_key="", preview_error="",
@@ -246,5 +241,5 @@ def previews_requeue_missing():
         ).exclude(glb_key="").values_list("pk", flat=True)
     )
     for revision_id in ids:
-        render_preview.delay(revision_id)
+        preview_queue(revision_id)
     return len(ids)

@@ -21,8 +21,14 @@ conversion treats like storage trouble (released, tried again later).
 Why not fork the Celery worker process itself: it holds a broker connection, a database
 connection, logging locks and maybe threads, none of which survives fork safely, and
 Open CASCADE would then live in every worker, including those that never convert. Why
-not multiprocessing's forkserver: Celery's pool processes are daemonic and may not start
-multiprocessing children, and its children report neither rusage nor peak memory.
+not multiprocessing's forkserver (with set_forkserver_preload), which does the same: it
+cannot start a child from a Celery pool process. billiard makes the pool process
+multiprocessing's current process, which is daemonic ("daemonic processes are not allowed
+to have children"), and with that flag cleared the start still fails on pickling billiard's
+authentication key. The standard library's way left is a fresh interpreter per job, which
+pays the imports every time: bench/children.py measures it side by side (bench/RESULTS.md),
+about half a second more per conversion and one to two seconds more per preview.
+
 The server itself is single-threaded (OPENBLAS_NUM_THREADS=1): it says so on stderr if a
 preloaded library ever starts a thread, since a fork would then copy that thread's locks.
 
@@ -210,11 +216,15 @@ def _fork_and_wait(module, argv, timeout_s, protocol_fds) -> ChildOutcome:
     with tempfile.TemporaryFile() as output:
         sys.stdout.flush()
         sys.stderr.flush()
+        # The child starts with this process's address space, so its peak is at least that,
+        # even if it dies before _wait_or_kill first looks (on a loaded machine, a child whose
+        # cap is below that size can be gone before this process runs again).
+        start_vm_mb = _vm_mb("self", "VmSize")
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
             _child(module, argv, output.fileno(), protocol_fds)
-        status, rusage, peak_vm_mb, timed_out = _wait_or_kill(pid, started + timeout_s)
+        status, rusage, peak_vm_mb, timed_out = _wait_or_kill(pid, started + timeout_s, start_vm_mb)
         seconds = time.monotonic() - started
         output.seek(max(0, output.seek(0, os.SEEK_END) - OUTPUT_TAIL_BYTES))
         lines = output.read().decode("utf-8", errors="replace").strip().splitlines()
@@ -252,18 +262,18 @@ def _child(module, argv, output_fd, protocol_fds):
         os._exit(code if isinstance(code, int) else 1)
 
 
-def _wait_or_kill(pid: int, deadline: float):
+def _wait_or_kill(pid: int, deadline: float, peak_vm_mb: float):
     """Reap the child (os.wait4, for its own rusage), killing it at the deadline.
 
-    Returns (wait status, rusage, peak virtual memory seen in MB, whether it timed out).
-    Killing by pid is safe: the child is ours and not reaped yet.
+    Returns (wait status, rusage, peak virtual memory seen in MB, at least peak_vm_mb, whether
+    it timed out). Killing by pid is safe: the child is ours and not reaped yet.
     """
-    peak_vm_mb, delay, timed_out = 0.0, 0.002, False
+    delay, timed_out = 0.002, False
     while True:
         reaped, status, rusage = os.wait4(pid, os.WNOHANG)
         if reaped:
             return status, rusage, peak_vm_mb, timed_out
-        peak_vm_mb = max(peak_vm_mb, _peak_vm_mb(pid))
+        peak_vm_mb = max(peak_vm_mb, _vm_mb(pid, "VmPeak"))
         now = time.monotonic()
         if not timed_out and now >= deadline:
             timed_out = True
@@ -276,11 +286,12 @@ def _wait_or_kill(pid: int, deadline: float):
         time.sleep(delay)
 
 
-def _peak_vm_mb(pid: int) -> float:
+def _vm_mb(pid, field: str) -> float:
+    """A process's VmPeak or VmSize in MB (pid "self" for this one); 0 without /proc."""
     try:
         with open(f"/proc/{pid}/status", "rb") as status:
             for line in status:
-                if line.startswith(b"VmPeak:"):
+                if line.startswith(field.encode() + b":"):
                     return int(line.split()[1]) / 1024
     except (OSError, ValueError, IndexError):
         pass

@@ -28,18 +28,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from files import permissions, services
+from files import permissions, queueing, services
 from files.models import CONTENT_TYPES, ImportStatus, Kind, OnshapeImport, Revision
 from files.onshape import Onshape, OnshapeError
 from files.storage import Digest, vault
-from files.upload_handler import max_upload_bytes
-from partsite.celery import app
+from files.limits import max_upload_bytes
 from partsite.errors import Conflict, DomainError, Invalid
 from parts.onshape import WVM_NAMES, onshape_ref
+from parts.services import check_part_takes_files
 
 logger = logging.getLogger(__name__)
 
-IMPORT = "files.tasks.import_from_onshape"
 # What each kind of Onshape tab is exported as: (API collection, format, revision kind, extension).
 EXPORTS = {
     "PARTSTUDIO": ("partstudios", "STEP", Kind.STEP, ".step"),
@@ -60,7 +59,7 @@ def is_configured():
 def onshape_import_start(*, part, actor):
     """Queue an import of the part's Onshape element; a 409 when one is already under way."""
     permissions.check_may_upload(actor)
-    services.check_part_takes_files(part)
+    check_part_takes_files(part)
     if not part.onshape_url:
         raise Conflict(f"{part.part_number} has no Onshape link; add one first.", field="onshape_url")
     try:
@@ -82,7 +81,7 @@ def onshape_import_start(*, part, actor):
 
 
 def _queue(import_id, countdown=None):
-    transaction.on_commit(lambda: app.tasks[IMPORT].apply_async((import_id,), countdown=countdown), robust=True)
+    transaction.on_commit(lambda: queueing.import_queue(import_id, countdown), robust=True)
 
 
 def onshape_import_step(import_id):

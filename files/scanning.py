@@ -18,16 +18,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from files import permissions, scanner
+from files import permissions, queueing, scanner
 from files.models import Revision, ScanStatus
 from files.storage import vault
-from partsite.celery import app
 from partsite.errors import Conflict
 from partsite.events import EventType, event_record
 
 logger = logging.getLogger(__name__)
 
-SCAN = "files.tasks.scan_revision"
 # clamd out of reach this many times in a row: the scan is an `error`, until a lead asks again.
 MAX_ATTEMPTS = 5
 # A scan still pending this long lost its message or found clamd away; the sweep queues it again.
@@ -42,7 +40,7 @@ def initial_status():
 
 def scan_queue(revision_id):
     """Queue the revision's scan once the caller's transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: app.tasks[SCAN].delay(revision_id), robust=True)
+    transaction.on_commit(lambda: queueing.scan_queue(revision_id), robust=True)
 
 
 def revision_scan(revision_id):

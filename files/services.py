@@ -1,5 +1,9 @@
 """Every write to revisions and uploads. The API, the admin, tasks and commands call these.
 
+Files build on parts: a part's revisions are numbered and deleted under the part's own
+lock (parts.services.part_lock, the lock the moves take), an upload goes on the part's
+timeline through parts.services, and a part is deleted with its files here.
+
 Storage I/O never happens inside a database transaction: an object is written first and
 its row after, and an object whose row could not be written is deleted again, so no row
 points to a missing object and a failed upload leaves nothing behind. Revision numbers
@@ -14,14 +18,15 @@ from django.db.models import Max
 from django.utils import timezone
 
 from files import permissions, scanning
+from files.limits import max_upload_bytes, too_large
 from files.models import CONTENT_TYPES, EXTENSIONS, ConversionStatus, Kind, Revision, ScanStatus, Upload, UploadStatus
+from files.queueing import conversion_queue
 from files.step_header import InvalidContent, sniff_pdf, sniff_step
 from files.storage import PartsGone, new_revision_key, part_size_for, upload_expiry, vault
-from files.upload_handler import max_upload_bytes, too_large
 from partsite.errors import Conflict, Invalid, Unprocessable
 from partsite.events import EventType, event_record
-from parts.lifecycle import Action, Status
-from parts.models import Part, PartEvent
+from parts import permissions as part_permissions
+from parts.services import check_part_takes_files, part_delete, part_lock, part_upload_record
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +72,6 @@ def check_not_a_revision_yet(part, sha256):
         )
 
 
-def check_part_takes_files(part):
-    if part.status == Status.RETIRED:
-        raise Conflict(f"{part.part_number} is retired; restore it before adding files.", status=part.status)
-
-
 def revision_upload(*, part, actor, uploaded_file, description="", kind=None, onshape=None):
     """A new revision from a file the upload handler spooled and digested (or an Onshape import
     downloaded, which names where it came from in `onshape`: the Revision's onshape_* fields)."""
@@ -94,7 +94,7 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
     """Write the row for an object already stored at `key`; on any failure the object goes."""
     try:
         with transaction.atomic():
-            part = Part.objects.select_for_update().get(pk=part.pk)
+            part = part_lock(part.pk)
             check_part_takes_files(part)
             check_not_a_revision_yet(part, digest.sha256)
             last = Revision.objects.filter(part=part, kind=kind).aggregate(Max("number"))["number__max"]
@@ -117,11 +117,7 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
                 revision.conversion_status = ConversionStatus.PENDING
                 revision.conversion_queued_at = timezone.now()
             revision.save()
-            part.save(update_fields=["updated_at"])
-            PartEvent.objects.create(
-                part=part, action=Action.UPLOAD, from_status=part.status, to_status=part.status, actor=actor,
-                note=f"{revision.label} {revision.filename}",
-            )
+            part_upload_record(part=part, actor=actor, note=f"{revision.label} {revision.filename}")
             event_record(EventType.REVISION_UPLOADED, actor=actor, part=part, revision=revision)
             if revision.scan_status == ScanStatus.PENDING:
                 scanning.scan_queue(revision.pk)
@@ -134,51 +130,51 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
 
 
 def _queue_conversion(revision_id):
-    from files.tasks import convert_revision
-
     # robust: a broker that is down must not undo the upload; the requeue task catches up.
-    transaction.on_commit(lambda: convert_revision.delay(revision_id), robust=True)
+    transaction.on_commit(lambda: conversion_queue(revision_id), robust=True)
 
 
 def revision_delete(*, revision, actor):
     permissions.check_may_manage_revisions(actor)
     with transaction.atomic():
         # The part is locked first, as approving and completing lock it: neither can pin this revision meanwhile.
-        pinned_by = (
-            Part.objects.select_for_update().filter(pk=revision.part_id)
-            .values("approved_revision", "built_revision").first()
-        )
+        pinned_by = part_lock(revision.part_id)
         revision = Revision.objects.select_for_update().filter(pk=revision.pk).first()
         if revision is None:
             return
-        if pinned_by and revision.pk == pinned_by["approved_revision"]:
+        if revision.pk == pinned_by.approved_revision_id:
             raise Conflict(f"{revision.label} is the approved revision of its part and cannot be deleted.")
-        if pinned_by and revision.pk == pinned_by["built_revision"]:
+        if revision.pk == pinned_by.built_revision_id:
             raise Conflict(f"{revision.label} is the revision its part was built from and cannot be deleted.")
         keys = [revision.storage_key, revision.glb_key, revision.preview_key]
-        event_record(EventType.REVISION_DELETED, actor=actor, part=revision.part, revision=revision)
+        event_record(EventType.REVISION_DELETED, actor=actor, part=pinned_by, revision=revision)
         revision.delete()
         transaction.on_commit(lambda: [vault().delete(key) for key in keys])
 
 
-def revisions_delete_for_part(part):
-    """Remove a part's revisions and uploads with it (inside the caller's transaction)."""
-    if Revision.objects.filter(part=part).pinned().exists():
-        raise Conflict(
-            f"{part.part_number} has an approved or built revision, so it cannot be deleted; retire it instead.",
-        )
-    stored = Revision.objects.filter(part=part).values_list("storage_key", "glb_key", "preview_key")
-    keys = [key for row in stored for key in row]
-    uploads = list(Upload.objects.filter(part=part, status=UploadStatus.OPEN))
-    Revision.objects.filter(part=part).delete()
+def part_delete_with_files(*, part, actor):
+    """Delete a part with its revisions and unfinished uploads, whose stored files go once that is
+    committed. A part whose approved or built revision is on record is refused: retire it instead."""
+    part_permissions.check_may_delete(actor)
+    with transaction.atomic():
+        part = part_lock(part.pk)
+        if Revision.objects.filter(part=part).pinned().exists():
+            raise Conflict(
+                f"{part.part_number} has an approved or built revision, so it cannot be deleted; retire it instead.",
+            )
+        stored = Revision.objects.filter(part=part).values_list("storage_key", "glb_key", "preview_key")
+        keys = [key for row in stored for key in row]
+        uploads = list(Upload.objects.filter(part=part, status=UploadStatus.OPEN))
+        Revision.objects.filter(part=part).delete()
+        part_delete(part=part, actor=actor)
 
-    def clean_up():
-        for key in keys:
-            vault().delete(key)
-        for upload in uploads:
-            _upload_discard(upload)
+        def clean_up():
+            for key in keys:
+                vault().delete(key)
+            for upload in uploads:
+                _upload_discard(upload)
 
-    transaction.on_commit(clean_up)
+        transaction.on_commit(clean_up)
 
 
 def revision_reconvert(*, revision, actor):

@@ -11,25 +11,13 @@ it passes the limit when it does not.
 
 from contextlib import contextmanager
 
-from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 
+from files.limits import max_upload_bytes, too_large
 from files.storage import MIB, Digest, vault
-from partsite.errors import TooLarge
 
 # Room for the multipart boundaries and the small form fields around the file.
 MULTIPART_OVERHEAD_BYTES = 1 * MIB
-
-
-def max_upload_bytes():
-    return settings.MAX_UPLOAD_MB * MIB
-
-
-def too_large(size_text):
-    return TooLarge(
-        f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit ({size_text}).", field="file",
-        max_upload_mb=settings.MAX_UPLOAD_MB,
-    )
 
 
 @contextmanager

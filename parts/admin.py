@@ -171,7 +171,7 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Latest STEP revision")
     def latest(self, part):
-        return revision_link(part.latest_revision)
+        return revision_link(part.revisions.latest_step())
 
     @admin.display(description="Built from")
     def built(self, part):

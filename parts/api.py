@@ -14,6 +14,7 @@ from rest_framework.serializers import BooleanField
 from audit.selectors import part_history
 from audit.serializers import HistoryEntrySerializer
 from files.responses import archive_response
+from files.services import part_delete_with_files
 from parts import permissions, services
 from parts.archive import archive_entries, archive_stream
 from parts.exchange import MAX_IMPORT_BYTES, parts_csv_lines, parts_import
@@ -98,7 +99,7 @@ def _move_endpoint(move):
             body.is_valid(raise_exception=True)
             arguments = body.validated_data
         part = service(part=part, actor=request.user, **arguments)
-        return Response(PartSerializer(part, context=self.get_serializer_context()).data)
+        return Response(PartSerializer(self.shown(part), context=self.get_serializer_context()).data)
 
     endpoint.__name__ = move.value
     lifecycle = MOVES[move]
@@ -148,16 +149,20 @@ class PartViewSet(
     def get_queryset(self):
         return part_queryset()
 
+    def shown(self, part):
+        """A part a service wrote, read again with everything its JSON shows."""
+        return self.get_queryset().get(pk=part.pk)
+
     def perform_create(self, serializer):
-        serializer.instance = services.part_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = self.shown(services.part_create(actor=self.request.user, **serializer.validated_data))
 
     def perform_update(self, serializer):
-        serializer.instance = services.part_update(
+        serializer.instance = self.shown(services.part_update(
             part=serializer.instance, actor=self.request.user, **serializer.validated_data
-        )
+        ))
 
     def perform_destroy(self, instance):
-        services.part_delete(part=instance, actor=self.request.user)
+        part_delete_with_files(part=instance, actor=self.request.user)
 
     @extend_schema(responses=PartEventSerializer(many=True), summary="The part's timeline")
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)

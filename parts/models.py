@@ -6,7 +6,6 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from files.models import Kind
 from parts.lifecycle import FABRICATION, Action, Category, Status, Type, category_of
 from parts.onshape import validate_onshape_url
 from partsite.events import absolute_url
@@ -19,6 +18,10 @@ def category_q(category):
     if category in (Category.COMPLETED, Category.RETIRED):
         return Q(status=category)
     return Q(type=category, status__in=FABRICATION)
+
+
+class LatestRevisionNotFetched(RuntimeError):
+    """Part.latest_revision was read from a part that parts.selectors.part_queryset() did not read."""
 
 
 class Part(models.Model):
@@ -92,10 +95,17 @@ class Part(models.Model):
 
     @property
     def latest_revision(self):
-        """The newest STEP revision (prefetched by parts.selectors.part_queryset for lists)."""
-        if hasattr(self, "latest_step_revisions"):
-            return next(iter(self.latest_step_revisions), None)
-        return self.revisions.filter(kind=Kind.STEP).order_by("-number").first()
+        """The newest STEP revision, as parts.selectors.part_queryset() reads it: for a whole page of
+        parts in one query. Read part by part it would cost a query each, unseen in a list, so a part
+        read any other way has none to give; `part.revisions.latest_step()` is the query for one part."""
+        try:
+            newest_first = self.latest_step_revisions
+        except AttributeError:
+            raise LatestRevisionNotFetched(
+                f"Part {self.pk}'s latest revision was not read with it: read the part with "
+                "parts.selectors.part_queryset(), or ask part.revisions.latest_step()."
+            ) from None
+        return next(iter(newest_first), None)
 
 
 class PartEvent(models.Model):

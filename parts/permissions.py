@@ -17,6 +17,11 @@ def can_delete_parts(user):
     return role_of(user) == Role.LEAD
 
 
+def check_may_delete(user):
+    if not can_delete_parts(user):
+        raise NotPermitted("Only a lead may delete a part.")
+
+
 def can_import_parts(user):
     """Importing many parts at once is a lead's call."""
     return role_of(user) == Role.LEAD

@@ -3,6 +3,11 @@
 Each move is one transaction: it re-reads the part under a row lock (SQLite runs
 transactions IMMEDIATE, which serialises them the same way), checks the move
 against the lifecycle table, saves, and writes one timeline event.
+
+files.services builds on these: it takes the same lock to number or delete a part's
+revisions (part_lock), writes an upload's timeline event through part_upload_record,
+and deletes a part with its files (part_delete_with_files, which calls part_delete).
+Nothing here imports files' services: the import contract in .importlinter says so.
 """
 
 from functools import wraps
@@ -15,7 +20,7 @@ from django.utils import timezone
 from partsite.errors import Conflict, Invalid, NotPermitted
 from partsite.events import EventType, event_record
 from parts import permissions
-from parts.lifecycle import MOVES, Action, illegal_move_message
+from parts.lifecycle import MOVES, Action, Status, illegal_move_message
 from parts.models import Part, PartEvent
 from parts.moves import MOVE_SPECS
 
@@ -81,29 +86,42 @@ def part_update(*, part, actor, **fields):
 
 
 def part_delete(*, part, actor):
-    """Delete a part with its files; one whose approved or built revision is on record is retired instead."""
-    from files.services import revisions_delete_for_part
-
-    if not permissions.can_delete_parts(actor):
-        raise NotPermitted("Only a lead may delete a part.")
+    """Delete a part that has no files left: files.services.part_delete_with_files removes them first."""
+    permissions.check_may_delete(actor)
     with transaction.atomic():
-        part = Part.objects.select_for_update().get(pk=part.pk)
-        revisions_delete_for_part(part)
-        part.delete()
+        part_lock(part.pk).delete()
+
+
+def part_lock(part_id):
+    """The part re-read under a row lock, held until the caller's transaction ends."""
+    try:
+        return Part.objects.select_for_update().get(pk=part_id)
+    except Part.DoesNotExist:
+        raise Conflict("This part no longer exists.") from None
+
+
+def check_part_takes_files(part):
+    if part.status == Status.RETIRED:
+        raise Conflict(f"{part.part_number} is retired; restore it before adding files.", status=part.status)
+
+
+def part_upload_record(*, part, actor, note):
+    """Put a new file on the timeline of a part the caller has locked (part_lock), as a move would be."""
+    part.save(update_fields=["updated_at"])
+    PartEvent.objects.create(
+        part=part, action=Action.UPLOAD, from_status=part.status, to_status=part.status, actor=actor, note=note,
+    )
 
 
 def _move(action, part, actor, note="", decide=None, **changes):
-    """Make one lifecycle move; the one place that writes status and timeline.
+    """Make one lifecycle move; the one place that writes status and moves on the timeline.
 
     `decide(part)` returns more changes, worked out from the part as it is under the lock.
     """
     permissions.check_may_attempt(actor, action)
     move = MOVES[action]
     with transaction.atomic():
-        try:
-            part = Part.objects.select_for_update().get(pk=part.pk)
-        except Part.DoesNotExist:
-            raise Conflict("This part no longer exists.") from None
+        part = part_lock(part.pk)
         if part.status not in move.sources:
             raise Conflict(illegal_move_message(action, part.status), status=part.status)
         permissions.check_may_move(actor, action, part)
@@ -147,12 +165,12 @@ def _move_service(action):
 
 
 def _pin_latest_revision(part):
-    return {"approved_revision": part.latest_revision}
+    return {"approved_revision": part.revisions.latest_step()}
 
 
 def _record_built_revision(part):
     """What the fabricator built: the approved revision, or the latest when none was approved."""
-    built = part.approved_revision or part.latest_revision
+    built = part.approved_revision or part.revisions.latest_step()
     return {"built_revision": built, "built_sha256": built.sha256 if built else ""}
 
 

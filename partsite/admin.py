@@ -6,11 +6,8 @@ from partsite.services import apikey_revoke
 
 
 def badge(colour, label):
-    """A status as a coloured pill, for list and detail pages."""
-    return format_html(
-        '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;white-space:nowrap">{}</span>',
-        colour, label,
-    )
+    """A status as a coloured pill, for list and detail pages (templates/admin/base_site.html styles it)."""
+    return format_html('<span class="badge" data-badge="{}">{}</span>', colour, label)
 
 
 @admin.register(ApiKey)

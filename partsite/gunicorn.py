@@ -2,14 +2,30 @@
 
 import os
 
+from django.conf import settings
+
+from partsite.supervise import socket_path
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_WORKERS", 2))
 threads = int(os.environ.get("WEB_THREADS", 4))
 worker_class = "gthread"
-accesslog = "-"
-# %(U)s is the path without its query string: a query string may carry a signature
-# (upload and download links) or an API key that a careless client put in the URL.
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# gunicorn's control socket (for gunicornc) defaults to one path per user account, which a
+# second site on the same machine would take over and, when it stops, delete. One per data dir.
+control_socket = str(socket_path(settings.DATA_DIR / "gunicorn.ctl"))
+
+# Gunicorn's own lines (starting, workers booting and exiting) go out as Partsite's JSON lines.
+# It writes no access log: Partsite logs one JSON line per request itself (partsite/logs.py),
+# leaving out the probes and the query string, which may carry a signature or a careless
+# client's API key.
+logconfig_dict = {
+    **settings.LOGGING,
+    "loggers": {
+        **settings.LOGGING.get("loggers", {}),
+        "gunicorn.error": {"level": "INFO", "propagate": True},
+        "gunicorn.access": {"level": "CRITICAL", "propagate": False},
+    },
+}
 
 # glibc gives each thread that allocates its own malloc arena (up to 8 per core), and the
 # threads of a request and of boto3's uploads to S3 each keep megabytes in theirs: with

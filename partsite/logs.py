@@ -7,12 +7,15 @@ reaches a line, in a message or a traceback, is blanked by the formatter.
 """
 
 import logging
+import logging.config
 import re
 import time
 
 from celery.signals import task_failure, task_postrun, task_prerun
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
+
+from partsite.addresses import client_address
 
 # The shape of a Partsite API key (partsite.models.ApiKey.generate).
 KEY_PATTERN = re.compile(r"ps_[0-9a-f]{16}\.[A-Za-z0-9_-]+")
@@ -24,7 +27,7 @@ task_log = logging.getLogger("partsite.task")
 
 def logging_config(*, level="INFO", file=None, file_max_mb=10, file_backups=5):
     """Django's LOGGING: JSON lines on the console, and in `file` (rotated at `file_max_mb`) when given."""
-    handlers = {"console": {"class": "logging.StreamHandler", "formatter": "json"}}
+    handlers = {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["one_line_per_request"]}}
     if file:
         # Web workers and the Celery worker share the file; this handler rotates it under a lock.
         handlers["file"] = {
@@ -34,6 +37,7 @@ def logging_config(*, level="INFO", file=None, file_max_mb=10, file_backups=5):
             "backupCount": file_backups,
             "encoding": "utf-8",
             "formatter": "json",
+            "filters": ["one_line_per_request"],
         }
     return {
         "version": 1,
@@ -45,9 +49,30 @@ def logging_config(*, level="INFO", file=None, file_max_mb=10, file_backups=5):
                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             },
         },
+        "filters": {"one_line_per_request": {"()": "partsite.logs.OneLinePerRequest"}},
         "handlers": handlers,
         "root": {"handlers": list(handlers), "level": level},
+        "loggers": {
+            # SQLAlchemy notes at INFO each time a forked process leaves its parent's connection
+            # to the embedded broker alone, which is routine (partsite/broker_transport.py).
+            "partsite.broker_transport": {"level": "WARNING"},
+        },
     }
+
+
+def configure(config):
+    """Django's LOGGING_CONFIG: the dictionary above, and Python's warnings (Celery's warning when
+    its worker runs as root, a library's deprecation) as log lines too, not as raw text."""
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)
+
+
+class OneLinePerRequest(logging.Filter):
+    """A refused request (4xx) is one line, RequestLogMiddleware's: Django's own warning about it
+    ("Unauthorized: /api/parts/") is not written. A server error (5xx) still is, with its traceback."""
+
+    def filter(self, record):
+        return not (record.name == "django.request" and getattr(record, "status_code", 500) < 500)
 
 
 class PartsiteJsonFormatter(JsonFormatter):
@@ -90,7 +115,7 @@ class RequestLogMiddleware:
                 "auth": ("api_key" if getattr(request, "auth", None) is not None else "session")
                 if authenticated else None,
                 "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                "client": request.META.get("REMOTE_ADDR"),
+                "client": client_address(request),
             },
         )
         return response

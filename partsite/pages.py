@@ -6,8 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
+from files.models import CONVERSION_BADGE_COLOURS
+from parts.lifecycle import BADGE_COLOURS
 from partsite.errors import DomainError
 from partsite.roles import role_of
+
+# Every colour a badge may have, for the pages' stylesheet rules (templates/_badge_colours.html).
+ALL_BADGE_COLOURS = sorted({*BADGE_COLOURS.values(), *CONVERSION_BADGE_COLOURS.values()})
 
 
 def role_required(view):
@@ -39,5 +44,5 @@ def run_or_tell(request, call, success):
 
 
 def page_context(request):
-    """The user's role for every template (the header shows it and hides what it may not use)."""
-    return {"role": role_of(request.user) if hasattr(request, "user") else None}
+    """The user's role (the header shows it and hides what it may not use) and the badge colours, for every template."""
+    return {"role": role_of(request.user) if hasattr(request, "user") else None, "badge_colours": ALL_BADGE_COLOURS}

@@ -62,6 +62,7 @@ LEAD_ADMIN_PERMISSIONS = {
     "partsite": ("apikey",),
     "auditlog": ("logentry",),
     "auth": ("user",),
+    "axes": ("accessattempt",),  # lockouts: deleting one lifts it
 }
 
 

@@ -18,8 +18,10 @@ def _check_role(role):
 
 @transaction.atomic
 def user_create(*, username, role, password=None, email=""):
-    """A user in one role. Leads are staff so they can use the admin."""
-    _check_role(role)
+    """A user in one role, or in none (role=None: they may sign in and do nothing until a lead
+    gives them one). Leads are staff so they can use the admin."""
+    if role is not None:
+        _check_role(role)
     try:
         User.username_validator(username)
     except ValidationError as error:
@@ -36,7 +38,8 @@ def user_create(*, username, role, password=None, email=""):
     else:
         user.set_unusable_password()
     user.save()
-    user.groups.add(role_group(role))
+    if role is not None:
+        user.groups.add(role_group(role))
     return user
 
 

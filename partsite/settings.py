@@ -1,8 +1,8 @@
 """Partsite settings.
 
 Everything a deployment changes comes from the environment; the defaults are the
-embedded setup that `make run` starts (SQLite, files on local disk, a filesystem
-broker). README.md lists every variable.
+embedded setup that `make run` starts (SQLite, files on local disk, a broker in a
+SQLite file). README.md lists every variable.
 """
 
 import os
@@ -10,7 +10,10 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
+from partsite import broker
+from partsite.addresses import trusted_networks
 from partsite.logs import logging_config
 
 
@@ -44,8 +47,12 @@ def _secret_key():
 
 SECRET_KEY = _secret_key()
 DEBUG = envbool("DEBUG", False)
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-if os.environ.get("HOST") and os.environ["HOST"] not in ("0.0.0.0", "::"):
+# `make run HOST=0.0.0.0` listens on every address of the machine, so it answers to any name
+# (the shop's tablets reach it as 192.168.x.y or by the machine's name) unless ALLOWED_HOSTS
+# narrows it. On one address, it answers to that address and to localhost.
+_SERVES_EVERY_ADDRESS = os.environ.get("HOST") in ("0.0.0.0", "::")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "*" if _SERVES_EVERY_ADDRESS else "localhost,127.0.0.1,[::1]")
+if os.environ.get("HOST") and not _SERVES_EVERY_ADDRESS:
     ALLOWED_HOSTS.append(os.environ["HOST"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 
@@ -62,6 +69,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "auditlog",
+    "axes",
+    "csp",
     "partsite",
     "parts",
     "files",
@@ -73,14 +82,17 @@ MIDDLEWARE = [
     "partsite.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "partsite.auth.AuthFailureThrottleMiddleware",
+    "partsite.headers.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "partsite.headers.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "partsite.addresses.ClientAddressAuditlogMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it turns a lockout into its page
 ]
 
 ROOT_URLCONF = "partsite.urls"
@@ -110,9 +122,19 @@ DATABASES = {
         conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+# A database that stops answering must not hold a request (and its gunicorn thread) for ever:
+# connecting gives up after DATABASE_CONNECT_TIMEOUT seconds and, on PostgreSQL, a statement
+# after DATABASE_STATEMENT_TIMEOUT (0: no limit). The request then gets a 503 naming the database.
+DATABASE_CONNECT_TIMEOUT = envint("DATABASE_CONNECT_TIMEOUT", 5)
+DATABASE_STATEMENT_TIMEOUT = envint("DATABASE_STATEMENT_TIMEOUT", 30)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    if DATABASE_STATEMENT_TIMEOUT:
+        DATABASES["default"]["OPTIONS"].setdefault("options", f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT * 1000}")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock at BEGIN, so two workflow
     # moves on the same part queue up instead of both reading the old status.
+    # `timeout` bounds the wait for another process's write lock.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -133,6 +155,9 @@ if CACHE_URL.startswith("redis"):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
             "KEY_PREFIX": REDIS_KEY_PREFIX,
+            # A Redis that stops answering costs a request one second, not the operating
+            # system's TCP timeout; the rate limit then lets the request through.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -143,6 +168,11 @@ else:
         }
     }
 
+# django-axes counts failed sign-ins (partsite/auth.py counts failed API keys with it too).
+AUTHENTICATION_BACKENDS = [
+    "partsite.auth.SignInLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -218,24 +248,15 @@ CONVERSION_MAX_ATTEMPTS = envint("CONVERSION_MAX_ATTEMPTS", 3)
 PREVIEW_TIMEOUT_SECONDS = envint("PREVIEW_TIMEOUT_SECONDS", 30)
 PREVIEW_MEMORY_MB = envint("PREVIEW_MEMORY_MB", 1024)
 
-# Celery: a filesystem broker needs no server; CELERY_BROKER_URL switches to Redis.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
-if CELERY_BROKER_URL == "filesystem://":
-    _broker_dir = DATA_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        # The queue folder is listed this often (kombu's default is every second): an
-        # upload's conversion starts within 0.1 s instead of up to 1 s (see bench/RESULTS.md).
-        "polling_interval": 0.1,
-    }
-elif CELERY_BROKER_URL.startswith("redis") and REDIS_KEY_PREFIX:
+# Celery: the embedded broker is a SQLite file in the data dir (partsite/broker.py), which needs
+# no server; CELERY_BROKER_URL switches to Redis.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or broker.url(DATA_DIR / "broker.sqlite3")
+if CELERY_BROKER_URL.startswith("redis") and REDIS_KEY_PREFIX:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": REDIS_KEY_PREFIX}
+# Each worker notes every few seconds that it is consuming (partsite/heartbeat.py); /ready/
+# names a queue whose worker has been silent for longer than WORKER_STALE_SECONDS.
+WORKER_HEARTBEAT_SECONDS = 5
+WORKER_STALE_SECONDS = 30
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -268,10 +289,52 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "partsite.errors.api_exception_handler",
 }
 
-# Rate limits for anonymous traffic and failed authentication, per client address.
+# The client's address: the peer's, or the one a trusted proxy forwarded (partsite/addresses.py).
+# Addresses or networks of the proxies in front of Partsite; empty: X-Forwarded-For is ignored.
+TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", "")
+trusted_networks(TRUSTED_PROXIES)  # a wrong entry stops the start, naming it
+
+# Anonymous requests per client address (the API docs and schema; the rest needs credentials).
 ANONYMOUS_RATE = os.environ.get("ANONYMOUS_RATE", "60/min")
-AUTH_FAILURE_LIMIT = envint("AUTH_FAILURE_LIMIT", 20)
-AUTH_FAILURE_WINDOW_SECONDS = envint("AUTH_FAILURE_WINDOW_SECONDS", 300)
+# Lockouts: only failures count, per credential (a username, an API key's lookup) and client
+# address. Failures add up while each comes within AUTH_FAILURE_WINDOW_SECONDS of the one before;
+# the AUTH_FAILURE_LIMIT-th locks that credential out from that address until that long passes
+# without another failure.
+AUTH_FAILURE_LIMIT = envint("AUTH_FAILURE_LIMIT", 10)
+AUTH_FAILURE_WINDOW_SECONDS = envint("AUTH_FAILURE_WINDOW_SECONDS", 900)
+AXES_FAILURE_LIMIT = "partsite.auth.failure_limit"
+AXES_COOLOFF_TIME = "partsite.auth.lockout_time"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "partsite.addresses.client_address"
+AXES_LOCKOUT_CALLABLE = "partsite.auth.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # audit.AuthEvent records every sign-in already
+AXES_VERBOSE = False  # no banner in every process's log at start
+
+# Content-Security-Policy (django-csp). Every script and style is served by Partsite itself;
+# the part page's import map and the pages' badge colours are inline with the request's nonce.
+# partsite/headers.py adds the S3 bucket to connect-src; partsite/urls.py loosens it for the API docs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Browser features no Partsite page uses, refused to the pages and anything they might embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "camera", "display-capture", "geolocation", "gyroscope", "hid", "magnetometer",
+        "microphone", "midi", "payment", "serial", "usb",
+    )
+}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Partsite API",
@@ -296,6 +359,7 @@ SPECTACULAR_SETTINGS = {
 AUDITLOG_INCLUDE_ALL_MODELS = False
 
 # JSON lines on the console and, with PARTSITE_LOG_FILE, in a rotating file (partsite/logs.py).
+LOGGING_CONFIG = "partsite.logs.configure"
 LOGGING = logging_config(
     level=os.environ.get("LOG_LEVEL", "INFO"),
     file=os.environ.get("PARTSITE_LOG_FILE") or None,
@@ -304,6 +368,10 @@ LOGGING = logging_config(
 )
 # The worker logs through the same configuration instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# django-axes logs every sign-in at INFO and every failure and lockout at WARNING. The audit trail
+# records each of them (audit.AuthEvent) and the request line says 401 or 429, so a refused
+# request stays one line: only axes' errors are logged.
+LOGGING.setdefault("loggers", {})["axes"] = {"level": "ERROR"}
 
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

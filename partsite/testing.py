@@ -2,16 +2,22 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from django.db import connection
+
+from partsite import broker
 
 # The ports the tests' own servers (webhook receivers, a fake Onshape, clamd) may listen on.
 PORTS = range(8700, 8800)
@@ -57,7 +63,7 @@ class WorkerProcess:
     """A real Celery worker in a process of its own, sharing the test's database and a broker with it.
 
     The broker is Redis when the tests run on Redis (with a key prefix of its own), else the
-    embedded filesystem broker in `data_dir`. Tests that use it must commit what the worker
+    embedded SQLite broker (partsite.broker) in `data_dir`. Tests that use it must commit what the worker
     reads: `django_db(transaction=True)`. `publishing()` points this process's Celery app at the
     same broker, and stops running tasks in-process, for as long as it lasts.
     """
@@ -82,14 +88,7 @@ class WorkerProcess:
     def _broker(self, settings):
         if settings.CELERY_BROKER_URL.startswith("redis"):
             return settings.CELERY_BROKER_URL, {"global_keyprefix": f"worker-test-{uuid.uuid4().hex[:8]}:"}
-        folders = {name: self.data_dir / "broker" / name for name in ("queue", "processed", "control")}
-        for folder in folders.values():
-            folder.mkdir(parents=True, exist_ok=True)
-        return "filesystem://", {
-            "data_folder_in": str(folders["queue"]), "data_folder_out": str(folders["queue"]),
-            "processed_folder": str(folders["processed"]), "control_folder": str(folders["control"]),
-            "store_processed": False, "polling_interval": 0.1,
-        }
+        return broker.url(self.data_dir / "broker.sqlite3"), {}
 
     def start(self):
         with open(self.log, "wb") as output:
@@ -164,3 +163,90 @@ class Telling:
 
     def __exit__(self, *raised):
         return self._current.pop().__exit__(*raised)
+
+
+@contextmanager
+def small_file_system(path, *, size="1m", read_only=False):
+    """A real file system of `size` (tmpfs) mounted at `path`, read-only if asked, for disks that
+    fill up or refuse writes. Skips the test where mounting is not allowed (not root)."""
+    path.mkdir(parents=True, exist_ok=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "partsite-test", str(path)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"needs to mount a small file system, as root: {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "--lazy", str(path)], check=True)
+
+
+def free_port():
+    """A TCP port nothing listens on now (the OS's pick: no clash with parallel test processes)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def site_environment(data_dir, **variables):
+    """The environment of a Partsite process on the embedded defaults, with its own data dir
+    (and whatever `variables` add): none of the test run's own database, broker or cache."""
+    inherited = {**os.environ}
+    kept = {name: value for name, value in inherited.items() if not name.startswith(_SITE_SETTINGS)}
+    return {**kept, "PARTSITE_DATA_DIR": str(data_dir), "LOG_LEVEL": "INFO", **variables}
+
+
+_SITE_SETTINGS = ("DATABASE_", "CELERY_", "CACHE_", "REDIS_", "AWS_", "PARTSITE_", "DJANGO_SETTINGS_MODULE")
+
+
+def manage(environment, *args):
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@contextmanager
+def running(command, environment, output):
+    """A process (in a session of its own) writing to the file `output`; on leaving, it and
+    everything it started are killed."""
+    with open(output, "wb") as log:
+        process = subprocess.Popen(
+            [str(part) for part in command], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def wait_for(url, process, output, *, status=200, seconds=120):
+    """Polls url until it answers with `status`; fails naming the process's output otherwise."""
+    deadline = time.monotonic() + seconds
+    answer = None
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the process stopped:\n{Path(output).read_text()[-5000:]}"
+        answer = fetch(url, timeout=5)
+        if answer[0] == status:
+            return answer
+        time.sleep(0.3)
+    pytest.fail(f"{url} never answered {status} (last: {answer}):\n{Path(output).read_text()[-5000:]}")
+
+
+def fetch(url, *, headers=None, data=None, timeout=30):
+    """(status, headers, body) of a request; (None, None, the error) when nothing answered."""
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.headers, refused.read()
+    except (urllib.error.URLError, OSError) as error:
+        return None, None, error

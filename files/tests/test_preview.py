@@ -1,6 +1,8 @@
 """Drawing a PNG preview of a GLB in a child process: what the image shows, and the limits it runs under."""
 
+import faulthandler
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -138,3 +140,30 @@ def test_a_model_of_points_only_has_nothing_to_draw(tmp_path):
     result, _ = render(glb_path, tmp_path)
 
     assert (result.ok, result.error) == (False, NOTHING_TO_DRAW)
+
+
+class _DiesInNativeCodeAtOnce:
+    """A renderer whose first allocation under the cap kills it in native code, before Python could tell."""
+
+    @staticmethod
+    def main(argv):
+        faulthandler.disable()  # pytest's, inherited by the fork: its dump would only be noise
+        os.abort()
+
+
+def test_a_renderer_that_dies_before_the_server_looks_at_it_still_ran_out_of_memory(monkeypatch):
+    # The fork server samples a child's address space while it runs. On a loaded machine it
+    # may not get to look before a child that cannot even start under its cap is gone.
+    from files import forkserver
+    from files.preview import _failure_reason
+
+    monkeypatch.setattr(forkserver, "_vm_mb", lambda pid, field: 0.0 if pid != "self" else forkserver_vm(field))
+    outcome = forkserver._fork_and_wait(_DiesInNativeCodeAtOnce, [], 30, ())
+
+    assert outcome.exit_code == -signal.SIGABRT
+    assert _failure_reason(outcome, 30, 64) == "drawing it ran out of memory (limit 64 MB)"
+
+
+def forkserver_vm(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith(f"{field}:"))

@@ -106,3 +106,34 @@ def test_a_timeline_takes_the_same_queries_however_long_it_is(as_viewer, busy_sh
         counts[part.events.count()] = len(captured)
 
     assert_constant(counts)
+
+
+def test_the_board_takes_the_same_queries_however_many_parts_it_shows(client, fabricator, lead):
+    client.force_login(fabricator)
+    counts, shop = {}, []
+    for shown in (1, 10, 40):
+        while len(shop) < shown:
+            part = make_part(status=Status.REVIEWED, assignee=fabricator, reviewer=lead, created_by=lead)
+            for number in (1, 2):
+                make_revision(part, Kind.STEP, number, fabricator)
+            Revision.objects.filter(part=part, number=2).update(preview_key=f"previews/{uuid.uuid4().hex}.png")
+            shop.append(part)
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get("/", {"queue": "cnc"}).content.decode()
+        assert page.count('class="part-card"') == shown
+        assert page.count(f"/api/revisions/{shop[0].revisions.latest_step().pk}/preview/") == 1, "R2's preview"
+        counts[shown] = len(captured)
+
+    assert_constant(counts)
+
+
+def test_a_parts_latest_revision_is_read_with_its_page_never_one_part_at_a_time(busy_shop):
+    from parts.models import LatestRevisionNotFetched, Part
+    from parts.selectors import part_queryset
+
+    part = busy_shop[0]
+
+    assert part_queryset().get(pk=part.pk).latest_revision.number == 3
+    with pytest.raises(LatestRevisionNotFetched):
+        Part.objects.get(pk=part.pk).latest_revision  # noqa: B018  (reading it is what is refused)
+    assert Part.objects.get(pk=part.pk).revisions.latest_step().number == 3

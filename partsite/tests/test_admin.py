@@ -43,3 +43,18 @@ def test_a_lead_can_revoke_keys_in_bulk(admin_client, fabricator):
 
     assert ApiKey.objects.get().is_revoked
     assert client.get("/api/parts/").status_code == 401
+
+
+def test_a_lead_sees_a_lockout_and_lifts_it(admin_client, fabricator, settings):
+    from axes.models import AccessAttempt
+
+    settings.AUTH_FAILURE_LIMIT = 2
+    for _ in range(2):
+        APIClient().post("/login/", {"username": "bob", "password": "guess"})
+    assert APIClient().post("/login/", {"username": "bob", "password": "bob-secret-pw"}).status_code == 429
+    attempt = AccessAttempt.objects.get(username="bob")
+
+    assert "bob" in admin_client.get("/admin/axes/accessattempt/").content.decode()
+    admin_client.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
+
+    assert APIClient().post("/login/", {"username": "bob", "password": "bob-secret-pw"}).status_code == 302

@@ -82,3 +82,14 @@ def test_it_refuses_a_weak_password(password, problem):
         createuser("frank", "--role", "viewer", "--password", password)
 
     assert not User.objects.filter(username="frank").exists()
+
+
+def test_role_none_makes_a_user_who_may_sign_in_but_do_nothing_yet(client):
+    output = createuser("frank", "--role", "none", "--password", "a-long-passphrase")
+
+    user = User.objects.get(username="frank")
+    assert role_of(user) is None
+    assert not user.groups.exists() and not user.is_staff
+    assert output.strip() == "Created frank, with no role yet: a lead gives one in the admin (Users)."
+    assert client.login(username="frank", password="a-long-passphrase")
+    assert client.get("/api/parts/").status_code == 403

@@ -1,68 +1,53 @@
-"""Gunicorn's access log, formatted by gunicorn itself with Partsite's settings."""
+"""Gunicorn's console: its own lines are Partsite's JSON lines, and it writes no access log, so a
+request is one line (Partsite's, without the query string) and a probe none."""
 
-from datetime import timedelta
-from types import SimpleNamespace
+import json
 
 import pytest
-from gunicorn.config import Config
-from gunicorn.glogging import Logger
 
-from partsite import gunicorn as gunicorn_settings
+from partsite.testing import BIN, fetch, free_port, manage, running, site_environment, wait_for
 
+pytestmark = pytest.mark.slow
 KEY = "ps_0123456789abcdef.Zm9yZ290LXRoaXMtaXMtYS1zZWNyZXQtdmFsdWUtMTIz"
 
 
-@pytest.fixture
-def access_log(tmp_path):
-    """Log one request the way a gunicorn worker does, and return the line written."""
-    config = Config()
-    for name in ("access_log_format", "worker_class", "workers", "threads"):
-        config.set(name, getattr(gunicorn_settings, name))
-    config.set("accesslog", str(tmp_path / "access.log"))
-    logger = Logger(config)
-
-    def log(path, query_string, headers=()):
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "RAW_URI": f"{path}?{query_string}",
-            "PATH_INFO": path,
-            "QUERY_STRING": query_string,
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "192.0.2.7",
-            "HTTP_USER_AGENT": "curl/8.5",
-            "HTTP_REFERER": f"https://partsite.example{path}?{query_string}",
-            **{f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers},
-        }
-        request = SimpleNamespace(headers=[(name.upper(), value) for name, value in headers])
-        response = SimpleNamespace(status="401 Unauthorized", sent=58, headers=[("Content-Type", "application/json")])
-        logger.access(response, request, environ, timedelta(milliseconds=12))
-        for handler in logger.access_log.handlers:
-            handler.flush()
-        return (tmp_path / "access.log").read_text()
-
-    yield log
-    for handler in list(logger.access_log.handlers):
-        if getattr(handler, "_gunicorn", False):
-            logger.access_log.removeHandler(handler)
-            handler.close()
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    """A gunicorn serving a fresh site; yields (base URL, a function returning its output so far)."""
+    data_dir = tmp_path_factory.mktemp("gunicorn-logging")
+    port = free_port()
+    environment = site_environment(data_dir, BIND=f"127.0.0.1:{port}", WEB_WORKERS="1", WEB_THREADS="2")
+    manage(environment, "migrate", "--noinput")
+    output = data_dir / "console.log"
+    with running([BIN / "gunicorn", "partsite.wsgi", "--config", "python:partsite.gunicorn"], environment, output) as process:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(f"{url}/health/", process, output)
+        yield url, output.read_text, data_dir
 
 
-def test_the_access_log_drops_a_key_in_the_query_string(access_log):
-    line = access_log("/api/parts/", f"api_key={KEY}&status=pending")
+def test_gunicorn_speaks_in_json_lines(web):
+    url, console, _ = web
 
-    assert '"GET /api/parts/ HTTP/1.1" 401 58 12ms "curl/8.5"' in line
-    assert KEY not in line
-    assert "api_key" not in line
+    lines = [json.loads(line) for line in console().splitlines()]
 
-
-def test_the_access_log_drops_the_key_header(access_log):
-    line = access_log("/api/parts/", "", headers=[("X-API-Key", KEY)])
-
-    assert "192.0.2.7" in line
-    assert KEY not in line
+    assert any(line["logger"] == "gunicorn.error" and line["message"].startswith("Listening at: ") for line in lines)
 
 
-def test_the_access_log_drops_signed_link_parameters(access_log):
-    line = access_log("/files/download/7/", "X-Amz-Signature=deadbeefcafe&X-Amz-Credential=AKIAEXAMPLE")
+def test_a_refused_request_is_one_line_without_the_key_and_a_probe_is_none(web):
+    url, console, _ = web
+    before = len(console().splitlines())
 
-    assert "deadbeefcafe" not in line and "AKIAEXAMPLE" not in line
+    fetch(f"{url}/health/")
+    status, _, _ = fetch(f"{url}/api/parts/?api_key={KEY}&status=pending", headers={"X-API-Key": KEY})
+
+    new = [json.loads(line) for line in console().splitlines()[before:]]
+    assert status == 401
+    assert [(line["logger"], line["path"], line["status"]) for line in new] == [("partsite.request", "/api/parts/", 401)]
+    assert KEY not in console() and "api_key" not in console()
+
+
+def test_its_control_socket_is_in_the_data_dir_so_two_sites_do_not_share_one(web):
+    _, console, data_dir = web
+
+    assert (data_dir / "gunicorn.ctl").is_socket()
+    assert f"Control socket listening at {data_dir / 'gunicorn.ctl'}" in console()

@@ -3,6 +3,9 @@
 import json
 import logging
 import logging.config
+import os
+import subprocess
+import sys
 
 import pytest
 from django.test import Client
@@ -62,6 +65,38 @@ def test_an_anonymous_request_is_logged_without_a_user(log_file, db):
 
     [line] = request_lines(log_file())
     assert (line["path"], line["status"], line["user"], line["auth"]) == ("/api/parts/", 401, None, None)
+
+
+def test_a_refused_request_is_one_line(log_file, db):
+    Client().get("/api/parts/")
+    Client().get("/api/parts/", HTTP_X_API_KEY="ps_0123456789abcdef.not-a-key")
+
+    lines = [line for line in log_file() if "/api/parts/" in json.dumps(line)]
+    assert [(line["logger"], line["status"]) for line in lines] == [("partsite.request", 401), ("partsite.request", 401)]
+
+
+def test_a_server_error_is_still_logged_with_its_traceback(log_file, db, monkeypatch):
+    from partsite import api
+
+    monkeypatch.setattr(api.AuthCheckView, "get", lambda *args: 1 / 0)
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(user_create(username="ivan", role="viewer"))
+
+    assert client.get("/api/auth/check/").status_code == 500
+
+    [error] = [line for line in log_file() if line["logger"] == "django.request"]
+    assert error["level"] == "ERROR" and "ZeroDivisionError" in error["exc_info"]
+
+
+def test_python_warnings_are_log_lines_too(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "import django, warnings; django.setup(); warnings.warn('mind the gap')"],
+        env={**os.environ, "PARTSITE_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "partsite.settings"},
+        capture_output=True, text=True, timeout=120,
+    )
+
+    [line] = [json.loads(line) for line in result.stderr.splitlines() if "mind the gap" in line]
+    assert (line["logger"], line["level"]) == ("py.warnings", "WARNING")
 
 
 def test_a_session_request_names_its_user(log_file, lead):

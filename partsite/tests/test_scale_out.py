@@ -173,11 +173,12 @@ def stack(tmp_path_factory, environment):
     try:
         processes.manage("migrate", "--noinput")
         keys = {"bob": _api_key(processes, "bob", "fabricator"), "carol": _api_key(processes, "carol", "viewer")}
-        web_a, web_b = processes.web("web-a"), processes.web("web-b")
+        # The worker first: a web process is ready (/ready/) once a worker consumes every queue.
         worker, worker_log = processes.start(
             "worker", str(BIN / "celery"), "--app", "partsite", "worker", "--queues", "celery,conversions",
             "--concurrency", "1", "--loglevel", "INFO",
         )
+        web_a, web_b = processes.web("web-a"), processes.web("web-b")
         yield types.SimpleNamespace(
             web_a=web_a, web_b=web_b, worker=worker, worker_log=worker_log, processes=processes, **keys,
         )

@@ -44,7 +44,21 @@ def browser_context(chromium):
 
 @pytest.fixture
 def page(browser_context):
-    return browser_context.new_page()
+    """A tab that fails its test if the page reports a Content-Security-Policy violation: every
+    script, style, image and connection the pages need must be allowed by the policy."""
+    page = browser_context.new_page()
+    page.csp_violations = []
+    page.on("console", lambda message: _record_violation(page, message))
+    yield page
+    # What the last page still loads (the 3D model, say) is checked too, and is answered
+    # before the test's database is emptied under the live server's feet.
+    page.wait_for_load_state("networkidle")
+    assert not page.csp_violations, "\n".join(page.csp_violations)
+
+
+def _record_violation(page, message):
+    if "Content Security Policy" in message.text:
+        page.csp_violations.append(f"{page.url}: {message.text}")
 
 
 @pytest.fixture

@@ -1,0 +1,145 @@
+"""What a run ran on and how busy the machine was: the stamp at the top of RESULTS.md.
+
+The calibration figure is SHA-256 through hashlib on one core, in MB/s: pure CPU work with
+no I/O, so the ratio of two machines' calibration figures scales their absolute figures
+(a machine with half the calibration figure should move about half the MB/s, and take
+about twice the seconds, for the same code). It is taken before and after the run; a
+large difference between the two says the machine's speed changed during the run.
+"""
+
+import ctypes
+import hashlib
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from bench.harness import ROOT
+
+CALIBRATION_BYTES = 64 * 2**20
+
+
+def calibrate(samples=5):
+    """Median MB/s of hashlib's SHA-256 over 64 MiB in memory, on one core."""
+    data = os.urandom(CALIBRATION_BYTES)
+    rates = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        hashlib.sha256(data).digest()
+        rates.append(CALIBRATION_BYTES / 2**20 / (time.perf_counter() - started))
+    return statistics.median(rates)
+
+
+def _run(*command):
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=10, cwd=ROOT).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _proc_field(path, name):
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return None
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(name)), None)
+
+
+def commit():
+    head = _run("git", "rev-parse", "--short=12", "HEAD") or "unknown (not a git checkout)"
+    subject = _run("git", "log", "-1", "--format=%s")
+    dirty = _run("git", "status", "--porcelain", "--untracked-files=no")
+    return f"{head} {subject}" + (" (with uncommitted changes)" if dirty else "")
+
+
+def describe():
+    """The machine and the software, as (label, value) rows."""
+    cpu = _proc_field("/proc/cpuinfo", "model name") or platform.processor() or "unknown"
+    memory_kb = int((_proc_field("/proc/meminfo", "MemTotal") or "0").split()[0])
+    disk = shutil.disk_usage(ROOT)
+    device = _run("findmnt", "-n", "-o", "SOURCE", "--target", str(ROOT)).rsplit("/", 1)[-1]
+    kind = ""
+    rotational = Path(f"/sys/block/{device}/queue/rotational")
+    if device and rotational.exists():
+        kind = {"0": "SSD", "1": "reported rotational"}.get(rotational.read_text().strip(), "")
+    import django
+
+    return {
+        "CPU": f"{cpu}, {os.cpu_count()} cores",
+        "Memory": f"{memory_kb / 2**20:.1f} GiB",
+        "Disk": f"{device or 'unknown'}, {disk.total / 2**30:.0f} GiB, {kind or 'type unknown'}",
+        "OS": f"{platform.system()} {platform.release()}",
+        "Software": f"Python {platform.python_version()}, Django {django.get_version()}",
+    }
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def adopt_orphans():
+    """Make this process the one that inherits its descendants' orphans (Linux's child subreaper).
+
+    A section's servers start processes that outlive their parents (the converter's fork
+    server, Chromium's helpers); adopted and reaped here, their CPU time counts as the
+    benchmark's own instead of as other processes'.
+    """
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: orphans' time then counts as others'
+        pass
+
+
+def reap_orphans(seconds=10):
+    """Wait (a while at most) for the adopted orphans to end, so that their CPU time is counted."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not pid:
+            time.sleep(0.1)
+
+
+class Busy:
+    """The machine's load average and CPU use over a stretch of time, and how much of it was not ours.
+
+    Ours is the CPU time of this process's children that have ended and been waited for:
+    a section's process and everything it started, orphans included (adopt_orphans). The
+    rest of the machine's busy time went to other processes, including shared services the
+    section used (PostgreSQL, Redis).
+    """
+
+    def __init__(self):
+        self.load_before = os.getloadavg()[0]
+        self.busy_before = _busy_seconds()
+        self.ours_before = _children_cpu()
+        self.started = time.monotonic()
+
+    def end(self):
+        seconds = time.monotonic() - self.started
+        busy = _busy_seconds() - self.busy_before
+        ours = _children_cpu() - self.ours_before
+        return {
+            "seconds": seconds,
+            "load_before": self.load_before,
+            "load_after": os.getloadavg()[0],
+            "cores_busy": busy / seconds if seconds else 0.0,
+            "cores_busy_others": max(0.0, busy - ours) / seconds if seconds else 0.0,
+        }
+
+
+def _busy_seconds():
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+    # Guest time is already counted in user time.
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

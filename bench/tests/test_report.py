@@ -1,0 +1,61 @@
+"""RESULTS.md as a reader meets it: what was run, how busy the machine was, what was met."""
+
+from bench.harness import Figure, Section, Target
+from bench.report import render
+
+QUIET = {"seconds": 5.0, "load_before": 0.1, "load_after": 0.2, "cores_busy": 0.05, "cores_busy_others": 0.05}
+BUSY = {**QUIET, "load_before": 4.0, "cores_busy": 2.0, "cores_busy_others": 1.5}
+
+
+def a_run(quick=False, idle_check=QUIET, section_busy=QUIET, exit_code=0):
+    section = Section("transfers", "Uploads and downloads", setup={"local": {"storage": "local disk"}})
+    section.figures = [
+        Figure("Upload 50 MB, simple, local", "MB/s", [300, 310, 290, 305, 295], "minimal server PUT",
+               [320, 330, 300, 310, 320], Target("ratio", ">=", 0.8)),
+        Figure("Download 50 MB, local", "MB/s", [500, 510, 490, 505, 495], "minimal server GET",
+               [900, 910, 890, 905, 895], Target("ratio", ">=", 0.8)),
+    ]
+    raw = {"name": "transfers", "title": "Uploads and downloads", "setup": section.setup,
+           "figures": [figure.as_json() for figure in section.figures], "busy": section_busy,
+           "exit_code": exit_code}
+    return {
+        "commit": "abc123def456 A change", "date": "2026-11-30 12:00 UTC",
+        "machine": {"CPU": "AMD EPYC, 2 cores"}, "quick": quick, "samples": 5, "knobs": {"BENCH_STORAGE": "local"},
+        "idle_check": idle_check, "calibration_before": 700.0, "calibration_after": 690.0, "sections": [raw],
+    }
+
+
+def test_it_is_stamped_with_the_commit_the_machine_and_its_calibration_figure():
+    text = render(a_run())
+    assert "abc123def456 A change" in text
+    assert "AMD EPYC, 2 cores" in text
+    assert "700 MB/s before the run, 690 MB/s after" in text
+    assert "BENCH_STORAGE=local" in text
+
+
+def test_it_says_plainly_which_targets_are_met_and_which_are_missed_and_by_how_much():
+    text = render(a_run())
+    assert "Targets met: 1 of 2. Missed: Download 50 MB, local (missed by 31% (0 of 5 samples meet it))." in text
+    assert "| 300 (290–310) MB/s" in text
+    assert "0.94 (0.92–0.98)" in text
+
+
+def test_a_quiet_full_run_carries_no_warning():
+    assert "> **" not in render(a_run())
+
+
+def test_a_quick_run_says_it_is_not_for_comparison():
+    assert "**Quick run** (BENCH_QUICK=1): fewer samples and smaller sizes. Not for comparison." in render(
+        a_run(quick=True))
+
+
+def test_a_busy_machine_is_called_out_with_the_load_of_each_stretch():
+    text = render(a_run(section_busy=BUSY))
+    assert "**The machine was busy**: other processes kept up to 1.5 cores busy" in text
+    assert "| transfers                 |       5 | 4.0 → 0.2           |            2.00 |               1.50 |" in text
+
+
+def test_a_section_that_failed_is_reported_and_the_others_kept():
+    text = render(a_run(exit_code=1))
+    assert "**Sections that failed**: transfers" in text
+    assert "Failed (exit code 1)" in text
