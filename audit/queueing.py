@@ -11,8 +11,8 @@ queues it again.
 from django.db import transaction
 
 from partsite.celery import app
+from partsite.events import DISPATCH
 
-DISPATCH = "audit.tasks.dispatch_event"
 SEND_EMAIL = "audit.tasks.send_notification_email"
 DELIVER = "audit.tasks.deliver_webhook"
 

@@ -79,10 +79,3 @@ def scan(chunks):
         return Verdict("infected", signature=reason or "")
     return Verdict("error", error=f"clamd could not scan the file: {reason}")
 
-
-def ping():
-    """Whether clamd answers (for readiness checks and tests)."""
-    try:
-        return _clamd().ping() == "PONG"
-    except (ClamdError, OSError):
-        return False

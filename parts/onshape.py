@@ -27,10 +27,6 @@ class OnshapeRef:
     wvm_id: str
     element: str
 
-    @property
-    def label(self):
-        return f"document {self.document}, {WVM_NAMES[self.wvm]} {self.wvm_id}, element {self.element}"
-
 
 def _hosts():
     return [host.lower() for host in settings.ONSHAPE_HOSTS]
