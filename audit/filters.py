@@ -1,6 +1,7 @@
 from django import forms
 from django_filters import rest_framework as filters
 
+from audit.models import Notification
 from audit.selectors import ACTIONS, OBJECT_TYPE_CHOICES, audit_feed
 
 
@@ -42,3 +43,12 @@ class AuditFilter(filters.FilterSet):
             since=values.get("since"),
             until=values.get("until"),
         )
+
+
+class NotificationFilter(filters.FilterSet):
+    unread = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label="Unread only",
+                                   help_text="true: only the notifications not read yet.")
+
+    class Meta:
+        model = Notification
+        fields = ["unread", "kind"]

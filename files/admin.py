@@ -4,7 +4,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from files import services
+from files import scanning, services
 from files.models import CONVERSION_BADGE_COLOURS, Revision, Upload
 from partsite.admin import badge
 from partsite.errors import DomainError
@@ -69,11 +69,11 @@ class RevisionAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     list_display = ["part", "label", "filename", "kind", "file_size", "schema", "conversion", "uploaded_by",
                     "uploaded_at", "download"]
     list_display_links = ["label", "filename"]
-    list_filter = ["kind", "conversion_status", "schema", "uploaded_at"]
+    list_filter = ["kind", "conversion_status", "scan_status", "schema", "uploaded_at"]
     search_fields = ["filename", "description", "part__part_number", "part__name", "sha256", "uploaded_by__username"]
     list_select_related = ["part", "uploaded_by"]
     date_hierarchy = "uploaded_at"
-    actions = ["reconvert", "delete_selected"]
+    actions = ["reconvert", "rescan", "delete_selected"]
     show_auditlog_history_link = True
     fieldsets = [
         (None, {"fields": ["part", "label", "kind", "filename", "description", "file_size", "sha256",
@@ -83,6 +83,9 @@ class RevisionAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
         ("3D model", {"fields": ["conversion", "conversion_error", "conversion_attempts", "conversion_queued_at",
                                  "conversion_started_at", "conversion_finished_at", "conversion_seconds",
                                  "conversion_peak_memory_mb", "triangles", "bbox_mm", "preview", "preview_error"]}),
+        ("Malware scan", {"fields": ["scan_status", "scan_signature", "scan_error", "scan_attempts", "scanned_at"]}),
+        ("Imported from Onshape", {"fields": ["onshape_document_id", "onshape_element_id", "onshape_wvm",
+                                              "onshape_wvm_id", "onshape_microversion_id"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -124,6 +127,16 @@ class RevisionAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
             except DomainError as refused:
                 self.message_user(request, f"{revision.part.part_number} {revision.label}: {refused.message}",
                                   messages.ERROR)
+
+    @admin.action(description="Scan the selected revisions for malware again")
+    def rescan(self, request, queryset):
+        for revision in queryset:
+            try:
+                scanning.revision_rescan(revision=revision, actor=request.user)
+            except DomainError as refused:
+                self.message_user(request, refused.message, messages.ERROR)
+                return
+        self.message_user(request, f"Queued {queryset.count()} scan(s).")
 
     @admin.action(description="Convert the selected STEP revisions again")
     def reconvert(self, request, queryset):

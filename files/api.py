@@ -7,11 +7,14 @@ from rest_framework.views import APIView
 
 from files import permissions, services
 from files.filters import RevisionFilter
-from files.models import PREVIEW_CONTENT_TYPE, ConversionStatus, Kind, Revision, Upload
+from files.models import PREVIEW_CONTENT_TYPE, ConversionStatus, Kind, OnshapeImport, Revision, Upload
+from files.onshape_import import onshape_import_start
 from files.responses import model_response, preview_response, revision_response
+from files.scanning import revision_rescan
 from files.selectors import revision_queryset
 from files.serializers import (
     CreatedRevisionSerializer,
+    OnshapeImportSerializer,
     RevisionSerializer,
     RevisionUploadSerializer,
     UploadSerializer,
@@ -161,11 +164,48 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
         """Not recorded as a file access, unlike the model: a board of thumbnails would bury the real ones."""
         return preview_response(request, self.get_object())
 
+    @extend_schema(request=None, responses=RevisionSerializer, summary="Scan this revision for malware again (lead)")
+    @action(detail=True, methods=["post"])
+    def rescan(self, request, pk=None):
+        revision = revision_rescan(revision=self.get_object(), actor=request.user)
+        return Response(RevisionSerializer(revision, context={"request": request}).data)
+
     @extend_schema(request=None, responses=RevisionSerializer, summary="Convert this revision again")
     @action(detail=True, methods=["post"])
     def reconvert(self, request, pk=None):
         revision = services.revision_reconvert(revision=self.get_object(), actor=request.user)
         return Response(RevisionSerializer(revision, context={"request": request}).data)
+
+
+class PartOnshapeImportsView(generics.ListAPIView):
+    """A part's imports from Onshape, newest first; POST starts one (leads and fabricators)."""
+
+    serializer_class = OnshapeImportSerializer
+    filterset_class = None
+
+    def get_part(self):
+        return get_object_or_404(Part, pk=self.kwargs["part_pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return OnshapeImport.objects.none()
+        return OnshapeImport.objects.filter(part=self.get_part()).select_related("requested_by")
+
+    @extend_schema(
+        request=None, responses={202: OnshapeImportSerializer},
+        summary="Import the part's Onshape tab as a new revision (STEP, or PDF for a drawing), in the background",
+    )
+    def post(self, request, part_pk):
+        started = onshape_import_start(part=self.get_part(), actor=request.user)
+        return Response(OnshapeImportSerializer(started).data, status=status.HTTP_202_ACCEPTED)
+
+
+class OnshapeImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """One import from Onshape: its status, why it failed, the revision it made."""
+
+    serializer_class = OnshapeImportSerializer
+    queryset = OnshapeImport.objects.select_related("requested_by")
+    filterset_class = None
 
 
 class UploadViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -28,6 +28,7 @@ from files.models import ConversionStatus, Kind, Revision
 from files.preview import render_preview
 from files.queueing import conversion_queue, preview_queue
 from files.storage import CHUNK_BYTES, new_glb_key, new_preview_key, vault
+from partsite.events import EventType, event_record
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def _claim(revision_id):
             )
             revision.conversion_finished_at = now
             revision.save()
+            event_record(EventType.REVISION_CONVERSION_FAILED, part=revision.part, revision=revision)
             return None
         revision.conversion_status = ConversionStatus.RUNNING
         revision.conversion_attempts += 1
@@ -130,6 +132,10 @@ def _finish(revision, result, glb_key, glb_digest):
             current.bbox_mm = list(result.bbox_mm) if result.ok and result.bbox_mm else None
             current.preview_key, current.preview_error = "", ""
             current.save()
+            event_record(
+                EventType.REVISION_CONVERTED if result.ok else EventType.REVISION_CONVERSION_FAILED,
+                part=current.part, revision=current,
+            )
             if result.ok:
                 transaction.on_commit(lambda: preview_queue(current.pk), robust=True)
     if superseded:

@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from partsite.events import absolute_url
+
 
 class Kind(models.TextChoices):
     STEP = "step", "STEP model"
@@ -41,6 +43,20 @@ CONVERSION_BADGE_COLOURS = {
     ConversionStatus.READY: "#2f855a",
     ConversionStatus.FAILED: "#c53030",
 }
+
+
+class ScanStatus(models.TextChoices):
+    """The malware scan of a revision's file (files.scanning).
+
+    pending -> clean | infected | error; any -> pending when a lead asks for a new scan.
+    not_scanned: uploaded while scanning was off (no CLAMAV_ADDRESS); served as before.
+    """
+
+    NOT_SCANNED = "not_scanned", "Not scanned"
+    PENDING = "pending", "Waiting for the scan"
+    CLEAN = "clean", "Clean"
+    INFECTED = "infected", "Infected (quarantined)"
+    ERROR = "error", "Could not be scanned"
 
 
 class RevisionQuerySet(models.QuerySet):
@@ -101,6 +117,23 @@ class Revision(models.Model):
     preview_key = models.CharField(max_length=255, blank=True, editable=False)
     preview_error = models.TextField(blank=True, help_text="Why no preview could be drawn, when it could not.")
 
+    scan_status = models.CharField(
+        max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED, db_index=True,
+    )
+    scan_signature = models.CharField(max_length=200, blank=True, help_text="What the scanner found, when infected.")
+    scan_error = models.TextField(blank=True, help_text="Why the file could not be scanned, or was not yet.")
+    scan_attempts = models.PositiveSmallIntegerField(default=0)
+    scan_queued_at = models.DateTimeField(null=True, blank=True)
+    scanned_at = models.DateTimeField(null=True, blank=True)
+
+    # Where in Onshape an imported file was exported from (empty for uploads): the element, the
+    # workspace, version or microversion its link named, and the exact microversion exported.
+    onshape_document_id = models.CharField(max_length=24, blank=True)
+    onshape_element_id = models.CharField(max_length=24, blank=True)
+    onshape_wvm = models.CharField(max_length=1, blank=True, help_text="w, v or m: what the link named.")
+    onshape_wvm_id = models.CharField(max_length=24, blank=True)
+    onshape_microversion_id = models.CharField(max_length=24, blank=True, help_text="The state of the document exported.")
+
     objects = RevisionQuerySet.as_manager()
 
     class Meta:
@@ -118,6 +151,29 @@ class Revision(models.Model):
         """R1, R2, ... for STEP models; D1, D2, ... for drawings."""
         return f"{'R' if self.kind == Kind.STEP else 'D'}{self.number}"
 
+    def event_data(self):
+        """What an event tells of this revision (partsite.events): the file, and its 3D model as it is then."""
+        return {
+            "id": self.pk, "label": self.label, "kind": self.kind, "filename": self.filename,
+            "description": self.description, "size": self.size, "sha256": self.sha256,
+            "uploaded_by": self.uploaded_by.get_username() if self.uploaded_by_id else None,
+            "uploaded_at": self.uploaded_at.isoformat(),
+            "conversion_status": self.conversion_status, "conversion_error": self.conversion_error,
+            "triangles": self.triangles, "bbox_mm": self.bbox_mm, "scan_status": self.scan_status,
+            "onshape": self.onshape_source,
+            "download_url": absolute_url(reverse("revision-download", args=[self.pk])),
+        }
+
+    @property
+    def onshape_source(self):
+        """Where in Onshape the file was exported from, or None for an upload."""
+        if not self.onshape_document_id:
+            return None
+        return {
+            "document_id": self.onshape_document_id, "element_id": self.onshape_element_id, "wvm": self.onshape_wvm,
+            "wvm_id": self.onshape_wvm_id, "microversion_id": self.onshape_microversion_id,
+        }
+
     @property
     def has_preview(self) -> bool:
         return bool(self.preview_key)
@@ -133,6 +189,48 @@ class Revision(models.Model):
     def preview_version(self) -> str:
         """The stored image's name, which a new preview changes."""
         return self.preview_key.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+class ImportStatus(models.TextChoices):
+    """An Onshape import: queued -> translating -> done | failed; queued -> failed."""
+
+    QUEUED = "queued", "Waiting to start"
+    TRANSLATING = "translating", "Onshape is exporting"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class OnshapeImport(models.Model):
+    """Exporting a part's Onshape element and storing the file as a new revision, as an upload would be.
+
+    The state lives here, so the task that moves it along takes only its id and may run twice;
+    `next_step_at` is when it is due again (while Onshape is exporting) and, while a worker has
+    it, the end of that worker's lease.
+    """
+
+    part = models.ForeignKey("parts.Part", on_delete=models.CASCADE, related_name="onshape_imports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    document_id = models.CharField(max_length=24)
+    wvm = models.CharField(max_length=1)
+    wvm_id = models.CharField(max_length=24)
+    element_id = models.CharField(max_length=24)
+    element_type = models.CharField(max_length=20, blank=True)
+    element_name = models.CharField(max_length=255, blank=True)
+    microversion_id = models.CharField(max_length=24, blank=True)
+    translation_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    error = models.TextField(blank=True)
+    failures = models.PositiveSmallIntegerField(default=0, help_text="Attempts that Onshape did not answer.")
+    revision = models.ForeignKey(Revision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    next_step_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Onshape import {self.pk} of part {self.part_id} ({self.status})"
 
 
 class UploadStatus(models.TextChoices):

@@ -2,8 +2,11 @@
 
 Downloads, 3D models and archives leave only through the functions here, and each passes
 through `_served`, which records the file access (audit.services): a route that serves a file
-calls one of these, so no route can forget the record. The bytes themselves are the vault's
-business (Vault.download_response: the open file with Range support, or a presigned link).
+calls one of these, so no route can forget the record. Before anything is served, each asks
+files.scanning.check_servable of every revision it would send: a file that is not known to be
+clean (infected, or with scanning on still pending, unscanned or unscannable) is a 409 naming
+its state. The bytes themselves are the vault's business (Vault.download_response: the open file
+with Range support, or a presigned link).
 Previews are not recorded: a board of thumbnails would bury the real accesses.
 """
 
@@ -15,6 +18,7 @@ from django.utils.http import content_disposition_header, parse_etags
 from audit.models import Access
 from audit.services import archive_access_record, file_access_record
 from files.models import GLB_CONTENT_TYPE, PREVIEW_CONTENT_TYPE, ConversionStatus, Kind
+from files.scanning import check_servable
 from files.storage import vault
 from partsite.errors import NotFound
 
@@ -24,6 +28,7 @@ RANGE_START = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-")
 
 def revision_response(request, revision, *, inline=False):
     """The revision's exact bytes, as an attachment with its original name, or shown in the browser."""
+    check_servable(revision)
     response = vault().download_response(
         request, key=revision.storage_key, size=revision.size, sha256=revision.sha256,
         filename=revision.filename, content_type=revision.content_type, inline=inline,
@@ -35,6 +40,7 @@ def revision_response(request, revision, *, inline=False):
 
 def model_response(request, revision):
     """The GLB converted from a revision (ready, the caller has checked), for the browser's 3D view."""
+    check_servable(revision)
     stem = revision.filename.rsplit(".", 1)[0]
     response = vault().download_response(
         request, key=revision.glb_key, size=revision.glb_size, sha256=revision.glb_sha256,
@@ -47,6 +53,8 @@ def model_response(request, revision):
 
 def archive_response(request, stream, *, filename, revisions):
     """A ZIP archive streamed as it is read from storage (`stream` knows its length), recorded as one access."""
+    for revision in revisions:
+        check_servable(revision)
     response = StreamingHttpResponse(stream, content_type=ARCHIVE_CONTENT_TYPE)
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Cache-Control"] = "private, no-store"

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from files.selectors import revisions_with_same_bytes_elsewhere
-from files.models import ConversionStatus, Kind, Revision, Upload, UploadStatus
+from files.models import ConversionStatus, Kind, OnshapeImport, Revision, Upload, UploadStatus
 from partsite.serializers import Username, datetime_field
 
 
@@ -68,8 +68,19 @@ class RevisionBriefSerializer(_RevisionLinksSerializer):
         return _absolute(self.context.get("request"), "revision-list")
 
 
+class OnshapeSourceSerializer(serializers.Serializer):
+    """Where in Onshape an imported revision was exported from."""
+
+    document_id = serializers.CharField()
+    element_id = serializers.CharField()
+    wvm = serializers.ChoiceField(choices=["w", "v", "m"], help_text="What the part's link named: workspace, version, microversion.")
+    wvm_id = serializers.CharField()
+    microversion_id = serializers.CharField(help_text="The exact state of the document that was exported.")
+
+
 class RevisionSerializer(_RevisionLinksSerializer):
     part_number = serializers.CharField(source="part.part_number", read_only=True)
+    onshape = serializers.SerializerMethodField(help_text="Where in Onshape it was imported from; null for an upload.")
     uploaded_by = Username()
     model_url = serializers.SerializerMethodField(help_text="The GLB, once the conversion is ready.")
 
@@ -83,8 +94,13 @@ class RevisionSerializer(_RevisionLinksSerializer):
             "conversion_status", "conversion_error", "conversion_attempts", "conversion_queued_at",
             "conversion_started_at", "conversion_finished_at", "conversion_seconds", "triangles", "bbox_mm",
             "download_url", "model_url", "preview_url", "preview_error",
+            "scan_status", "scan_signature", "scan_error", "scanned_at", "onshape",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OnshapeSourceSerializer(allow_null=True))
+    def get_onshape(self, revision):
+        return revision.onshape_source
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_model_url(self, revision):
@@ -167,3 +183,17 @@ class UploadSerializer(serializers.ModelSerializer):
              "received": number in received}
             for number in range(1, upload.part_count + 1)
         ]
+
+
+class OnshapeImportSerializer(serializers.ModelSerializer):
+    """An import from Onshape: where from, how far it got, why it failed, and the revision it made."""
+
+    requested_by = Username()
+
+    class Meta:
+        model = OnshapeImport
+        fields = [
+            "id", "part", "status", "error", "requested_by", "created_at", "finished_at", "document_id", "wvm",
+            "wvm_id", "element_id", "element_type", "element_name", "microversion_id", "revision",
+        ]
+        read_only_fields = fields

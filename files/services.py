@@ -17,13 +17,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from files import permissions
+from files import permissions, scanning
 from files.limits import max_upload_bytes, too_large
-from files.models import CONTENT_TYPES, EXTENSIONS, ConversionStatus, Kind, Revision, Upload, UploadStatus
+from files.models import CONTENT_TYPES, EXTENSIONS, ConversionStatus, Kind, Revision, ScanStatus, Upload, UploadStatus
 from files.queueing import conversion_queue
 from files.step_header import InvalidContent, sniff_pdf, sniff_step
 from files.storage import PartsGone, new_revision_key, part_size_for, upload_expiry, vault
 from partsite.errors import Conflict, Invalid, Unprocessable
+from partsite.events import EventType, event_record
 from parts import permissions as part_permissions
 from parts.services import check_part_takes_files, part_delete, part_lock, part_upload_record
 
@@ -71,8 +72,9 @@ def check_not_a_revision_yet(part, sha256):
         )
 
 
-def revision_upload(*, part, actor, uploaded_file, description="", kind=None):
-    """A new revision from a file the upload handler spooled and digested."""
+def revision_upload(*, part, actor, uploaded_file, description="", kind=None, onshape=None):
+    """A new revision from a file the upload handler spooled and digested (or an Onshape import
+    downloaded, which names where it came from in `onshape`: the Revision's onshape_* fields)."""
     permissions.check_may_upload(actor)
     check_part_takes_files(part)
     kind = kind_for_filename(uploaded_file.name, kind)
@@ -84,11 +86,11 @@ def revision_upload(*, part, actor, uploaded_file, description="", kind=None):
     vault().save_upload(uploaded_file)
     return _revision_record(
         part=part, actor=actor, kind=kind, key=key, filename=uploaded_file.name, description=description,
-        digest=digest, header=header,
+        digest=digest, header=header, source=onshape or {},
     )
 
 
-def _revision_record(*, part, actor, kind, key, filename, description, digest, header):
+def _revision_record(*, part, actor, kind, key, filename, description, digest, header, source=None):
     """Write the row for an object already stored at `key`; on any failure the object goes."""
     try:
         with transaction.atomic():
@@ -99,8 +101,10 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
             revision = Revision(
                 part=part, kind=kind, number=(last or 0) + 1, filename=filename[:255], description=description,
                 size=digest.size, sha256=digest.sha256, content_type=CONTENT_TYPES[kind], storage_key=key,
-                uploaded_by=actor,
+                uploaded_by=actor, scan_status=scanning.initial_status(), **(source or {}),
             )
+            if revision.scan_status == ScanStatus.PENDING:
+                revision.scan_queued_at = timezone.now()
             if header:
                 revision.schema = header.schema_family
                 revision.file_schema = header.file_schema
@@ -114,6 +118,9 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
                 revision.conversion_queued_at = timezone.now()
             revision.save()
             part_upload_record(part=part, actor=actor, note=f"{revision.label} {revision.filename}")
+            event_record(EventType.REVISION_UPLOADED, actor=actor, part=part, revision=revision)
+            if revision.scan_status == ScanStatus.PENDING:
+                scanning.scan_queue(revision.pk)
             if kind == Kind.STEP:
                 _queue_conversion(revision.pk)
     except BaseException:
@@ -140,6 +147,7 @@ def revision_delete(*, revision, actor):
         if revision.pk == pinned_by.built_revision_id:
             raise Conflict(f"{revision.label} is the revision its part was built from and cannot be deleted.")
         keys = [revision.storage_key, revision.glb_key, revision.preview_key]
+        event_record(EventType.REVISION_DELETED, actor=actor, part=pinned_by, revision=revision)
         revision.delete()
         transaction.on_commit(lambda: [vault().delete(key) for key in keys])
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from files import conversion, services
+from files import conversion, onshape_import, scanning, services
 
 
 @shared_task(ignore_result=True)
@@ -16,8 +16,25 @@ def render_preview(revision_id):
 
 
 @shared_task(ignore_result=True)
+def scan_revision(revision_id):
+    scanning.revision_scan(revision_id)
+
+
+@shared_task(ignore_result=True)
+def import_from_onshape(import_id):
+    """One step of an import; while Onshape is still exporting, the task comes back when the next step is due."""
+    wait = onshape_import.onshape_import_step(import_id)
+    if wait is not None:
+        import_from_onshape.apply_async((import_id,), countdown=wait)
+
+
+@shared_task(ignore_result=True)
 def requeue_stalled_conversions():
-    return conversion.conversions_requeue_stalled() + conversion.previews_requeue_missing()
+    """Conversions, previews, scans and Onshape imports whose message (or worker) was lost start again."""
+    return (
+        conversion.conversions_requeue_stalled() + conversion.previews_requeue_missing() + scanning.scans_requeue()
+        + onshape_import.onshape_imports_requeue()
+    )
 
 
 @shared_task(ignore_result=True)

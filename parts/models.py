@@ -3,9 +3,12 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from parts.lifecycle import FABRICATION, Action, Category, Status, Type, category_of
+from parts.onshape import validate_onshape_url
+from partsite.events import absolute_url
 
 
 def category_q(category):
@@ -30,7 +33,10 @@ class Part(models.Model):
     subsystem = models.CharField(max_length=100, blank=True)
     amount = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     notes = models.TextField(blank=True)
-    onshape_url = models.URLField(max_length=500, blank=True)
+    onshape_url = models.URLField(
+        max_length=500, blank=True, validators=[validate_onshape_url],
+        help_text="The Onshape tab (part studio, assembly or drawing) the model comes from.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, editable=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_parts",
@@ -76,6 +82,16 @@ class Part(models.Model):
     @property
     def category(self):
         return category_of(self.status, self.type)
+
+    def event_data(self):
+        """What an event tells of this part (partsite.events): the part as it is at that moment."""
+        return {
+            "id": self.pk, "part_number": self.part_number, "name": self.name, "type": self.type,
+            "status": self.status, "category": self.category,
+            "assignee": self.assignee.get_username() if self.assignee_id else None,
+            "url": absolute_url(reverse("part-detail", args=[self.pk])),
+            "api_url": absolute_url(f"/api/parts/{self.pk}/"),
+        }
 
     @property
     def latest_revision(self):

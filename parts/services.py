@@ -18,6 +18,7 @@ from django.db.models.functions import Length
 from django.utils import timezone
 
 from partsite.errors import Conflict, Invalid, NotPermitted
+from partsite.events import EventType, event_record
 from parts import permissions
 from parts.lifecycle import MOVES, Action, Status, illegal_move_message
 from parts.models import Part, PartEvent
@@ -55,6 +56,7 @@ def part_create(*, actor, part_number="", **fields):
             with transaction.atomic():
                 part = Part.objects.create(part_number=number, created_by=actor, **fields)
                 PartEvent.objects.create(part=part, action=Action.CREATE, to_status=part.status, actor=actor)
+                event_record(EventType.PART_CREATED, actor=actor, part=part)
                 return part
         except IntegrityError:
             if part_number:
@@ -70,6 +72,7 @@ def part_update(*, part, actor, **fields):
         raise Invalid(f"These fields cannot be edited: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
         part = Part.objects.select_for_update().get(pk=part.pk)
+        changes = {name: [getattr(part, name), value] for name, value in fields.items() if getattr(part, name) != value}
         for name, value in fields.items():
             setattr(part, name, value)
         try:
@@ -77,6 +80,8 @@ def part_update(*, part, actor, **fields):
                 part.save()
         except IntegrityError:
             raise Conflict(f"Part number {part.part_number!r} is already taken.", field="part_number") from None
+        if changes:
+            event_record(EventType.PART_UPDATED, actor=actor, part=part, changes=changes)
     return part
 
 
@@ -120,7 +125,7 @@ def _move(action, part, actor, note="", decide=None, **changes):
         if part.status not in move.sources:
             raise Conflict(illegal_move_message(action, part.status), status=part.status)
         permissions.check_may_move(actor, action, part)
-        from_status = part.status
+        from_status, previous_assignee = part.status, part.assignee
         part.status = move.target
         if decide:
             changes.update(decide(part))
@@ -129,6 +134,11 @@ def _move(action, part, actor, note="", decide=None, **changes):
         part.save()
         PartEvent.objects.create(
             part=part, action=action, from_status=from_status, to_status=part.status, actor=actor, note=note,
+        )
+        event_record(
+            EventType.PART_MOVED, actor=actor, part=part, action=action, from_status=from_status,
+            to_status=part.status, note=note,
+            previous_assignee=previous_assignee.get_username() if previous_assignee else None,
         )
     return part
 

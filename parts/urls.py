@@ -7,5 +7,6 @@ urlpatterns = [
     path("stats/", views.stats, name="stats"),
     path("parts/<int:pk>/", views.part_detail, name="part-detail"),
     path("parts/<int:pk>/move/<str:action>/", views.part_move, name="part-move"),
+    path("parts/<int:pk>/onshape-import/", views.part_onshape_import, name="part-onshape-import-page"),
     path("parts/<int:pk>/drawings/<int:revision_pk>/", views.drawing_view, name="drawing-view"),
 ]

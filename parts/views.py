@@ -2,21 +2,25 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from audit.models import Follow
 from audit.selectors import part_history
+from files import onshape_import
 from files.models import ConversionStatus, Kind
 from files.permissions import check_may_upload
 from files.responses import revision_response
-from partsite.errors import NotPermitted
+from files.scanning import is_servable
+from partsite.errors import DomainError, NotPermitted
 from partsite.pages import role_required, run_or_tell
 from parts import selectors
 from parts.filters import PartFilter
 from parts.forms import MoveForm
 from parts.lifecycle import BADGE_COLOURS, MOVES, Action, Category, Status
-from parts.models import category_q
+from parts.models import Part, category_q
 from parts.moves import MOVE_SPECS
 from parts.permissions import allowed_actions
 from parts.serializers import MOVE_BODY_SERIALIZERS
@@ -93,10 +97,15 @@ def part_detail(request, pk):
         "revisions": [r for r in revisions if r.kind == Kind.STEP],
         "drawings": [r for r in revisions if r.kind == Kind.DRAWING],
         "shown": shown,
-        "model_ready": shown is not None and shown.conversion_status == ConversionStatus.READY,
+        "model_ready": (
+            shown is not None and shown.conversion_status == ConversionStatus.READY and is_servable(shown)
+        ),
         "moves": _move_buttons(request.user, part),
         "timeline": _with_repeats_folded(part_history(part)[::-1]),
         "may_upload": may_upload,
+        "following": Follow.objects.filter(user=request.user, part=part).exists(),
+        "may_import": may_upload and bool(part.onshape_url) and onshape_import.is_configured(),
+        "last_import": part.onshape_imports.select_related("revision").first(),
     })
 
 
@@ -154,12 +163,27 @@ def _back(request, part):
     return redirect("part-detail", pk=part.pk)
 
 
+@require_POST
+@role_required
+def part_onshape_import(request, pk):
+    """The part page's Import from Onshape button: the import runs in the worker; the page shows how it goes."""
+    part = get_object_or_404(Part, pk=pk)
+    run_or_tell(
+        request, lambda: onshape_import.onshape_import_start(part=part, actor=request.user),
+        "Importing from Onshape: reload the page in a moment to see the new revision.",
+    )
+    return redirect("part-detail", pk=part.pk)
+
+
 @role_required
 def drawing_view(request, pk, revision_pk):
     """A PDF drawing shown in the browser rather than downloaded."""
     part = get_object_or_404(selectors.part_queryset(), pk=pk)
     drawing = get_object_or_404(part.revisions, pk=revision_pk, kind=Kind.DRAWING)
-    return revision_response(request, drawing, inline=True)
+    try:
+        return revision_response(request, drawing, inline=True)
+    except DomainError as refused:  # not served (malware scan): said in words, the tab shows no page around it
+        return HttpResponse(refused.message, status=refused.http_status, content_type="text/plain; charset=utf-8")
 
 
 @role_required

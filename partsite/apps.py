@@ -12,6 +12,7 @@ class PartsiteConfig(AppConfig):
         from partsite.roles import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, dispatch_uid="partsite.ensure_role_groups")
-        # Every process knows every task by name, not only the worker: the services queue
-        # files' tasks by name (files.queueing), since files.tasks imports them.
+        # Every process knows every task by name, not only the worker: the services queue files'
+        # tasks (files.queueing) and an event's dispatch (partsite.events) by name, since the
+        # tasks' modules import the services.
         celery_app.autodiscover_tasks(force=True)

@@ -1,6 +1,7 @@
 import hashlib
 import hmac
 import secrets
+import uuid
 
 from auditlog.registry import auditlog
 from django.conf import settings
@@ -62,3 +63,43 @@ class ApiKey(models.Model):
 
 # The hash stays out of the change log; the lookup is the key's public name.
 auditlog.register(ApiKey, exclude_fields=["hashed_key", "last_used_at"])
+
+
+class EventType(models.TextChoices):
+    """What happened, as other systems (webhooks) and people (notifications) hear of it."""
+
+    PART_CREATED = "part.created", "A part was created"
+    PART_UPDATED = "part.updated", "A part's fields were edited"
+    PART_MOVED = "part.moved", "A part moved in its lifecycle"
+    REVISION_UPLOADED = "revision.uploaded", "A revision was uploaded"
+    REVISION_CONVERTED = "revision.converted", "A revision's 3D model is ready"
+    REVISION_CONVERSION_FAILED = "revision.conversion_failed", "A revision's conversion failed"
+    REVISION_DELETED = "revision.deleted", "A revision was deleted"
+    REVISION_INFECTED = "revision.infected", "An upload was found infected and quarantined"
+
+
+class Event(models.Model):
+    """One thing that happened, to be told to people and other systems: the outbox.
+
+    A service writes it in the same transaction as the change it describes (partsite.events),
+    so an event exists exactly when its change committed. `data` is what was true then (the
+    part, the revision, who did it, the reason), so it reads the same whenever it is told.
+    `dispatched_at` is set once its notifications and webhook deliveries exist.
+    """
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    type = models.CharField(max_length=40, choices=EventType.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # Plain ids, not foreign keys: the event outlives the part and revision it tells of.
+    part_id = models.BigIntegerField(null=True, blank=True)
+    revision_id = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["dispatched_at", "created_at"])]
+
+    def __str__(self):
+        return f"{self.type} #{self.pk}"

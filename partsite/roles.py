@@ -58,7 +58,7 @@ class IsLead(BasePermission):
 LEAD_ADMIN_PERMISSIONS = {
     "parts": ("part", "partevent"),
     "files": None,
-    "audit": ("fileaccess", "authevent"),
+    "audit": ("fileaccess", "authevent", "webhookendpoint", "webhookdelivery", "webhookattempt"),
     "partsite": ("apikey",),
     "auditlog": ("logentry",),
     "auth": ("user",),

@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "partsite.pages.page_context",
+                "audit.views.inbox_context",
             ],
         },
     },
@@ -389,4 +390,44 @@ CELERY_BEAT_SCHEDULE = {
     # Conversions whose message was lost (broker down at upload, worker killed) start again.
     "requeue-stalled-conversions": {"task": "files.tasks.requeue_stalled_conversions", "schedule": 300},
     "expire-abandoned-uploads": {"task": "files.tasks.expire_uploads", "schedule": 3600},
+    # Events, webhook deliveries and emails whose message was lost are queued again.
+    "tell-what-was-missed": {"task": "audit.tasks.tell_what_was_missed", "schedule": 60},
 }
+
+# Where people and other systems reach the site: the links in emails and webhook payloads.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
+# Email: notifications go to the console (the worker's log) unless EMAIL_HOST names an SMTP server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = envint("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT_SECONDS", 30)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Partsite <partsite@localhost>")
+
+# Onshape: parts link to tabs on these hosts; imports call the API at ONSHAPE_API_URL with an API key pair.
+ONSHAPE_HOSTS = envlist("ONSHAPE_HOSTS", "cad.onshape.com")
+ONSHAPE_API_URL = os.environ.get("ONSHAPE_API_URL", "https://cad.onshape.com")
+ONSHAPE_ACCESS_KEY = os.environ.get("ONSHAPE_ACCESS_KEY", "")
+ONSHAPE_SECRET_KEY = os.environ.get("ONSHAPE_SECRET_KEY", "")
+ONSHAPE_TIMEOUT_SECONDS = envint("ONSHAPE_TIMEOUT_SECONDS", 30)
+# How often an import asks whether Onshape's export is done, and when it gives up waiting.
+ONSHAPE_POLL_SECONDS = envint("ONSHAPE_POLL_SECONDS", 5)
+ONSHAPE_TRANSLATION_TIMEOUT_SECONDS = envint("ONSHAPE_TRANSLATION_TIMEOUT_SECONDS", 900)
+
+# Malware scanning: every upload is streamed to this clamd (unix:///path or tcp://host:3310); off when empty.
+CLAMAV_ADDRESS = os.environ.get("CLAMAV_ADDRESS", "")
+CLAMAV_TIMEOUT_SECONDS = envint("CLAMAV_TIMEOUT_SECONDS", 120)
+
+# Webhooks: each delivery is tried at once, then after each of these pauses (about a day in all).
+WEBHOOK_RETRY_SECONDS = [int(pause) for pause in envlist("WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,36000")]
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 10)
+# An endpoint that failed this many attempts in a row is disabled, and the leads are told.
+WEBHOOK_DISABLE_AFTER_FAILURES = envint("WEBHOOK_DISABLE_AFTER_FAILURES", 15)
+# Receivers on this machine (127.0.0.0/8, ::1); link-local addresses are never allowed.
+WEBHOOK_ALLOW_LOOPBACK = envbool("WEBHOOK_ALLOW_LOOPBACK", False)

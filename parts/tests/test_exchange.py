@@ -181,7 +181,9 @@ def test_the_export_has_the_import_columns_first_then_what_partsite_keeps(lead):
 
 def test_an_export_imports_back_to_the_same_parts(lead):
     make_part(part_number="P-00001", name="Bracket, left", notes='Says "hi"\nover two lines', amount=2)
-    make_part(part_number="P-00002", name="=SUM(A1:A9)", material="-", onshape_url="https://cad.onshape.com/d/1")
+    make_part(part_number="P-00002", name="=SUM(A1:A9)", material="-", onshape_url=(
+        "https://cad.onshape.com/documents/0123456789abcdef01234567/w/89abcdef0123456789abcdef/e/fedcba9876543210fedcba98"
+    ))
     before = list(Part.objects.order_by("part_number").values(*IMPORT_COLUMNS))
     data = "".join(parts_csv_lines(part_queryset())).encode()
     Part.objects.all().delete()

@@ -18,6 +18,9 @@ def broker(monkeypatch):
     saved = app.conf.broker_url, app.conf.task_always_eager
     app.conf.broker_url, app.conf.task_always_eager = "memory://", False
     _forget_broker_connections()
+    # The in-memory broker is shared by the whole test process: a worker test before this one
+    # may have left messages it did not wait for (an upload's event, told after its conversion).
+    _purge("celery", "conversions")
     try:
         yield
     finally:
@@ -65,8 +68,10 @@ def test_a_worker_started_without_queues_consumes_both():
     assert sorted(app.amqp.queues) == ["celery", "conversions"]
 
 
-def test_the_periodic_tasks_clean_uploads_and_requeue_stalled_conversions():
+def test_the_periodic_tasks_clean_uploads_requeue_stalled_conversions_and_tell_what_was_missed():
     tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
 
-    assert tasks == {"files.tasks.requeue_stalled_conversions", "files.tasks.expire_uploads"}
+    assert tasks == {
+        "files.tasks.requeue_stalled_conversions", "files.tasks.expire_uploads", "audit.tasks.tell_what_was_missed",
+    }
     assert tasks <= set(app.tasks)

@@ -173,6 +173,7 @@ def test_compose_wires_the_services_partsite_needs(compose):
     assert environment["CELERY_BROKER_URL"].endswith("redis://redis:6379/0}")
     assert environment["CACHE_URL"].endswith("redis://redis:6379/1}")
     assert environment["AWS_S3_ENDPOINT_URL"].endswith("http://minio:9000}")
+    assert environment["CLAMAV_ADDRESS"].endswith("tcp://clamav:3310}")
 
 
 def test_every_variable_compose_interpolates_is_in_env_example(compose):
@@ -187,14 +188,14 @@ def test_every_variable_compose_interpolates_is_in_env_example(compose):
     assert {"SECRET_KEY", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD"} <= required
 
 
-def test_the_stack_has_web_workers_a_scheduler_and_the_three_services(compose):
-    assert set(compose["services"]) == {*PARTSITE_SERVICES, "db", "redis", "minio", "createbuckets"}
+def test_the_stack_has_web_workers_a_scheduler_and_the_four_services(compose):
+    assert set(compose["services"]) == {*PARTSITE_SERVICES, "db", "redis", "minio", "createbuckets", "clamav"}
     assert compose["services"]["web"]["command"][0] == "gunicorn"
     assert compose["services"]["scheduler"]["command"][:4] == ["celery", "--app", "partsite", "beat"]
 
 
 def test_long_running_services_have_health_checks(compose):
-    for name in ["web", "worker", "converter", "scheduler", "db", "redis", "minio"]:
+    for name in ["web", "worker", "converter", "scheduler", "db", "redis", "minio", "clamav"]:
         test = compose["services"][name]["healthcheck"]["test"]
         assert test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, name
     assert "/health/" in " ".join(compose["services"]["web"]["healthcheck"]["test"])
@@ -203,6 +204,7 @@ def test_long_running_services_have_health_checks(compose):
 def test_data_lives_in_named_volumes(compose):
     mounts = {
         "db": "/var/lib/postgresql/data", "redis": "/data", "minio": "/data", "scheduler": "/data",
+        "clamav": "/var/lib/clamav",
     }
     for name, path in mounts.items():
         volume, _, target = compose["services"][name]["volumes"][0].partition(":")
