@@ -61,8 +61,11 @@ class ScanStatus(models.TextChoices):
 
 class RevisionQuerySet(models.QuerySet):
     def pinned(self):
-        """Revisions an approval or a completion refers to: these are never deleted."""
-        return self.filter(Q(approved_for__isnull=False) | Q(built_for__isnull=False)).distinct()
+        """Revisions (models and drawings) an approval or a completion refers to: these are never deleted."""
+        return self.filter(
+            Q(approved_for__isnull=False) | Q(built_for__isnull=False)
+            | Q(approved_drawing_for__isnull=False) | Q(built_drawing_for__isnull=False)
+        ).distinct()
 
     def latest_step(self):
         """The newest STEP revision (one query): `part.revisions.latest_step()`. For many parts at

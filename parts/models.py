@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from parts.lifecycle import FABRICATION, Action, Category, Status, Type, category_of
+from parts.lifecycle import FABRICATION, RELEASED, Action, Category, Status, Type, category_of
 from parts.onshape import validate_onshape_url
 from partsite.events import absolute_url
 
@@ -60,6 +60,16 @@ class Part(models.Model):
         "files.Revision", null=True, blank=True, on_delete=models.PROTECT, related_name="built_for", editable=False,
     )
     built_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    # The drawing released with the approved revision (the latest at approval), and the one
+    # completion recorded as built from; either may be empty.
+    approved_drawing = models.ForeignKey(
+        "files.Revision", null=True, blank=True, on_delete=models.PROTECT, related_name="approved_drawing_for",
+        editable=False,
+    )
+    built_drawing = models.ForeignKey(
+        "files.Revision", null=True, blank=True, on_delete=models.PROTECT, related_name="built_drawing_for",
+        editable=False,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="created_parts", editable=False,
     )
@@ -106,6 +116,16 @@ class Part(models.Model):
                 "parts.selectors.part_queryset(), or ask part.revisions.latest_step()."
             ) from None
         return next(iter(newest_first), None)
+
+    @property
+    def newer_revision(self):
+        """The latest STEP revision when it is newer than the one the release pinned (or the part was
+        released without one), else None: "R3 is newer than the approved R2"."""
+        latest = self.latest_revision
+        if self.status not in RELEASED or latest is None:
+            return None
+        approved = self.approved_revision
+        return latest if approved is None or latest.number > approved.number else None
 
 
 class PartEvent(models.Model):

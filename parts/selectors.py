@@ -33,6 +33,8 @@ def part_queryset():
         .prefetch_related(
             Prefetch("approved_revision", queryset=briefs),
             Prefetch("built_revision", queryset=briefs),
+            Prefetch("approved_drawing", queryset=briefs),
+            Prefetch("built_drawing", queryset=briefs),
             Prefetch("revisions", queryset=latest_steps, to_attr="latest_step_revisions"),
         )
     )
