@@ -43,7 +43,7 @@ def _revision_field(choice, part, by_username):
     revisions = part.revisions.filter(kind=Kind.STEP).order_by("-number") if part is not None else None
     latest = revisions.first() if revisions is not None else None
     return RevisionChoiceField(
-        revisions, label=choice.label, required=False, widget=RevisionRadios,
+        revisions, label=choice.label, required=False, widget=RevisionRadios, blank=True,
         empty_label=f"The latest ({latest.label})" if latest else "The latest", help_text=choice.help_text,
     )
 

@@ -97,7 +97,7 @@ class Who(Enum):
 class Action(models.TextChoices):
     CREATE = "create", "Created"
     APPROVE = "approve", "Approve"
-    REPIN = "repin", "Approve a newer revision"
+    REPIN = "repin", "Re-approve"
     ASSIGN = "assign", "Assign"
     CLAIM = "claim", "Claim"
     UNCLAIM = "unclaim", "Unclaim"

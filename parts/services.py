@@ -238,18 +238,18 @@ def _release(part, revision):
             told = _UNCONFIRMED_MODEL[revision.conversion_status].format(label=revision.label)
             raise Conflict(f"{told}; choose {revision.label} by name to approve it anyway.", field="revision")
     if revision is None and part.type == Type.CNC:
-        raise Conflict("no STEP revision; a CNC part is approved with the model it is cut from.", field="revision")
+        raise Conflict("no STEP revision; a CNC part is approved with the model it is cut from.")
     return {"approved_revision": revision, "approved_drawing": _latest_drawing(part)}
 
 
 def _pinned(part):
     """What the timeline says a release pinned: "R2 bracket.step with D1 bracket.pdf"."""
     pinned = [f"{r.label} {r.filename}" for r in (part.approved_revision, part.approved_drawing) if r is not None]
-    return " with ".join(pinned) or "no file"
+    return " with ".join(pinned)
 
 
 def _with_note(told, note):
-    return f"{told}. {note}" if note else told
+    return ". ".join(text for text in (told, note) if text)
 
 
 def _record_built_revision(part):
@@ -265,7 +265,8 @@ def _record_built_revision(part):
 def part_approve(*, part, actor, note, revision=None):
     """Release the part: pin `revision` (the latest STEP revision when None) and the latest drawing."""
     return _move(
-        Action.APPROVE, part, actor, lambda moved: _with_note(f"Approved {_pinned(moved)}", note),
+        Action.APPROVE, part, actor,
+        lambda moved: _with_note(f"Approved {_pinned(moved)}" if _pinned(moved) else "", note),
         decide=lambda locked: _release(locked, revision), reviewer=actor, reviewed_at=timezone.now(),
     )
 
@@ -279,7 +280,7 @@ def part_repin(*, part, actor, note, revision=None):
         before["label"] = locked.approved_revision.label if locked.approved_revision else "no model"
         pins = _release(locked, revision)
         if pins["approved_revision"] is None:
-            raise Conflict("no STEP revision to approve.", field="revision")
+            raise Conflict("no STEP revision to approve.")
         if (pins["approved_revision"].pk, getattr(pins["approved_drawing"], "pk", None)) == (
             locked.approved_revision_id, locked.approved_drawing_id
         ):
