@@ -161,7 +161,7 @@ HISTORY_KINDS = ("event", "revision", "change", "access")
 # Fields that the lifecycle moves write; their changes are told by the move's timeline event.
 _MOVE_FIELDS = {
     "status", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at", "completed_incorrectly",
-    "approved_revision", "built_revision", "built_sha256", "storage_location",
+    "approved_revision", "built_revision", "built_sha256", "storage_location", "approved_drawing", "built_drawing",
 }
 
 

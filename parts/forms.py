@@ -58,14 +58,15 @@ class MoveForm(forms.Form):
     With a part, it is the part page's form: filled in with the part's values where the move
     says so, with the move's confirmation when it applies, and people named by username as
     in the API (the page sends what it shows to the same checks as the API, parts.views).
-    The admin's form for one part passes `by_username=False` (its people are named by id).
-    Without a part it is the admin's, for many parts at once, people named by id; a choice of
-    one part's revisions is left out (each part's latest is taken)."""
+    With `admin=True` it is the admin's: people named by id, and no confirmation box (the
+    admin takes the move itself as the answer). Without a part it is the admin's bulk form, for
+    many parts at once; a choice of one part's revisions is left out (each part's latest is taken)."""
 
-    def __init__(self, spec, *, part=None, by_username=None, **kwargs):
+    def __init__(self, spec, *, part=None, admin=False, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(**kwargs)
-        by_username = part is not None if by_username is None else by_username
+        admin = admin or part is None
+        by_username = not admin
         for field in spec.fields:
             if part is None and isinstance(field, RevisionChoice):
                 continue
@@ -73,5 +74,5 @@ class MoveForm(forms.Form):
             if part is not None and field.prefill:
                 self.initial[field.name] = getattr(part, field.name)
         confirmation = spec.confirmation
-        if part is not None and confirmation and confirmation.applies(part):
+        if not admin and confirmation and confirmation.applies(part):
             self.fields[confirmation.name] = forms.BooleanField(label=confirmation.label.format(part=part))

@@ -89,6 +89,9 @@ class Part(models.Model):
     def __str__(self):
         return f"{self.part_number} {self.name}"
 
+    def get_absolute_url(self):
+        return reverse("part-detail", args=[self.pk])
+
     @property
     def category(self):
         return category_of(self.status, self.type)
@@ -144,7 +147,11 @@ class PartEvent(models.Model):
         indexes = [models.Index(fields=["part", "created_at"])]
 
     def __str__(self):
-        return f"{self.part_id} {self.action} {self.from_status} -> {self.to_status}"
+        """ "Approve: in review → approved", or "Uploaded a file" where the status stayed."""
+        told = Action(self.action).label
+        if self.from_status and self.from_status != self.to_status:
+            told += f": {Status(self.from_status).label.lower()} → {Status(self.to_status).label.lower()}"
+        return told
 
 
 auditlog.register(Part, exclude_fields=["updated_at"])

@@ -5,6 +5,11 @@ from partsite.models import ApiKey
 from partsite.services import apikey_revoke
 
 
+admin.site.site_header = "Partsite"
+admin.site.site_title = "Partsite admin"
+admin.site.index_title = "Review, assign and keep the record"
+
+
 def badge(colour, label):
     """A status as a coloured pill, for list and detail pages (templates/admin/base_site.html styles it)."""
     return format_html('<span class="badge" data-badge="{}">{}</span>', colour, label)
