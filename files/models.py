@@ -177,6 +177,11 @@ class Revision(models.Model):
             "wvm_id": self.onshape_wvm_id, "microversion_id": self.onshape_microversion_id,
         }
 
+    def get_additional_data(self):
+        """Kept with each change-log entry (auditlog): the part, by id, which the entry itself names in words
+        (AUDITLOG_USE_FK_STRING_REPRESENTATION); audit.selectors finds a deleted revision's part by it."""
+        return {"part": self.part_id}
+
     @property
     def has_preview(self) -> bool:
         return bool(self.preview_key)

@@ -114,7 +114,7 @@ class PartAdminForm(forms.ModelForm):
 
     class Meta:
         model = Part
-        fields = "__all__"
+        fields = []  # the admin adds the fieldsets' fields, with its own widgets
 
 
 class ImportForm(forms.Form):
@@ -176,6 +176,9 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
 
     def get_queryset(self, request):
         return selectors.part_queryset()
+
+    def view_on_site(self, part):
+        return part.get_absolute_url()
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -338,10 +341,6 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
                 obj.pk, obj.part_number = created.pk, created.part_number
         except DomainError as error:
             request.partsite_refused = error.message
-
-    def save_related(self, request, form, formsets, change):
-        if not getattr(request, "partsite_refused", None):
-            super().save_related(request, form, formsets, change)
 
     def response_change(self, request, obj):
         return self._refused(request, obj) or super().response_change(request, obj)

@@ -154,4 +154,5 @@ class PartEvent(models.Model):
         return told
 
 
-auditlog.register(Part, exclude_fields=["updated_at"])
+# Its own columns only: a reverse relation (its uploads, revisions) would log as "files.Upload.None".
+auditlog.register(Part, include_fields=[field.name for field in Part._meta.concrete_fields if field.name != "updated_at"])

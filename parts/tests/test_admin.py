@@ -87,7 +87,11 @@ def test_approve_in_bulk_uses_the_lifecycle_and_reports_what_it_refused(admin_cl
         make_revision(part)
     done = make_part(status=Status.COMPLETED, part_number="DONE-1")
 
-    response = run_action(admin_client, "approve", [*waiting, done])
+    confirm = run_action(admin_client, "approve", [*waiting, done])
+    assert not PartEvent.objects.exists()  # the confirmation page tells what will happen; nothing is done yet
+    assert "Refused:</strong> Cannot approve a part that is completed" in confirm.content.decode()
+
+    response = run_action(admin_client, "approve", [*waiting, done], apply="1")
 
     assert response.status_code == 302
     for part in waiting:
@@ -97,9 +101,9 @@ def test_approve_in_bulk_uses_the_lifecycle_and_reports_what_it_refused(admin_cl
     done.refresh_from_db()
     assert done.status == Status.COMPLETED
     assert not PartEvent.objects.filter(part=done).exists()
-    assert messages_of(response) == [
-        "2 parts updated.",
-        "DONE-1: Cannot approve a part that is completed; only from: in review.",
+    assert messages_of(response)[0] == "DONE-1: Cannot approve a part that is completed; only from: in review."
+    assert messages_of(response)[1:] == [
+        f"{part.part_number}: In review → Approved; pins R1 {part.approved_revision.filename}" for part in waiting
     ]
 
 
@@ -136,7 +140,8 @@ def test_assign_gives_the_parts_to_the_chosen_user(admin_client, fabricator):
         assert PartEvent.objects.get(part=part).note == "Assigned to bob"
     pending.refresh_from_db()
     assert (pending.status, pending.assignee) == (Status.PENDING, None)
-    assert "NEW-1: Cannot assign a part that is in review" in messages_of(response)[1]
+    assert "NEW-1: Cannot assign a part that is in review" in messages_of(response)[0]
+    assert f"{parts[0].part_number}: Approved → In progress; assigned to bob" in messages_of(response)
 
 
 def test_send_back_asks_for_a_reason_and_records_it(admin_client, fabricator):
