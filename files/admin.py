@@ -194,6 +194,9 @@ class UploadAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # looked at, and aborted with the action; the page has no Save buttons
+
     def has_delete_permission(self, request, obj=None):
         return False
 
