@@ -29,7 +29,7 @@ def revision_link(revision):
 def preview_thumbnail(revision, width=96, height=72):
     if not revision.has_preview:
         return "-"
-    return format_html('<img class="thumb" src="{}" width="{}" height="{}" alt="Preview of {}" loading="lazy">',
+    return format_html('<img class="thumb" src="{}" width="{}" height="{}" alt="Preview of {}">',
                        revision.preview_url, width, height, revision.label)
 
 

@@ -71,6 +71,8 @@ class MoveForm(forms.Form):
             if part is None and isinstance(field, RevisionChoice):
                 continue
             self.fields[field.name] = MOVE_FORM_FIELDS[type(field)](field, part, by_username)
+            if isinstance(field, RevisionChoice):
+                self.initial[field.name] = ""  # "The latest" is ticked until another is chosen
             if part is not None and field.prefill:
                 self.initial[field.name] = getattr(part, field.name)
         confirmation = spec.confirmation
