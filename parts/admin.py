@@ -20,7 +20,7 @@ from partsite.errors import DomainError
 from parts import permissions, selectors, services
 from parts.admin_actions import bulk_action, dry_run, object_move
 from parts.exchange import IMPORT_COLUMNS, MAX_IMPORT_BYTES, parts_import
-from parts.lifecycle import BADGE_COLOURS, MOVES, Action, Category, Status
+from parts.lifecycle import BADGE_COLOURS, MOVES, RELEASED, Action, Category, Status
 from parts.models import Part, PartEvent, category_q
 from parts.permissions import allowed_actions
 
@@ -136,7 +136,7 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
 
     form = PartAdminForm
     list_display = [
-        "thumbnail", "part_number", "name", "status_badge", "category", "assignee", "markers", "type", "subsystem",
+        "thumbnail", "part_number", "name", "status_badge", "queue", "assignee", "markers", "type", "subsystem",
         "material", "amount", "updated_at",
     ]
     list_display_links = ["part_number", "name"]
@@ -146,7 +146,7 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
     ]
     search_fields = ["part_number", "name", "notes", "subsystem", "material", "assignee__username"]
     readonly_fields = [
-        "status_badge", "category", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at",
+        "status_badge", "queue", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at",
         "completed_incorrectly", "approved", "approved_drawing_link", "newer", "latest", "built", "built_drawing_link",
         "created_by", "created_at", "updated_at", "built_sha256", "history",
     ]
@@ -180,13 +180,19 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
     def view_on_site(self, part):
         return part.get_absolute_url()
 
+    def get_fieldsets(self, request, obj=None):
+        """The reason for changing released fields is asked only of a released part."""
+        if obj is not None and obj.status in RELEASED:
+            return self.fieldsets
+        return [fieldset for fieldset in self.fieldsets if fieldset[0] != "Released part"]
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # deletes go through the service, with their files: delete_parts
         return actions
 
     def get_change_actions(self, request, object_id, form_url):
-        part = Part.objects.filter(pk=object_id).first()
+        part = self.get_object(request, object_id)
         return allowed_actions(request.user, part) if part else []
 
     def get_deleted_objects(self, objs, request):
@@ -225,7 +231,7 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
         return [importing, *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        part = Part.objects.filter(pk=object_id).first()
+        part = self.get_object(request, unquote(object_id))
         if part is not None:
             extra_context = {**(extra_context or {}), "badge": badge(BADGE_COLOURS[part.status], part.get_status_display())}
         return super().change_view(request, object_id, form_url, extra_context)
@@ -266,6 +272,10 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
     def status_badge(self, part):
         return badge(BADGE_COLOURS[part.status], part.get_status_display())
 
+    @admin.display(description="Queue")
+    def queue(self, part):
+        return Category(part.category).label
+
     @admin.display(description="")
     def thumbnail(self, part):
         shown = part.approved_revision or part.latest_revision
@@ -297,7 +307,7 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
 
     @admin.display(description="Newer than approved")
     def newer(self, part):
-        newer = selectors.part_queryset().get(pk=part.pk).newer_revision if part.pk else None
+        newer = part.newer_revision if part.pk else None  # read with get_queryset(): part_queryset()
         if newer is None:
             return "-"
         approved = part.approved_revision.label if part.approved_revision else "the release"

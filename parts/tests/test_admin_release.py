@@ -380,3 +380,8 @@ def test_bulk_send_back_releases_the_pins(desk, shop):
 
     newer.refresh_from_db()
     assert (newer.status, newer.approved_revision) == (Status.PENDING, None)
+
+
+def test_a_part_that_is_not_there_is_not_an_error(desk):
+    assert desk.get(f"{CHANGELIST}999999/change/").status_code == 302
+    assert desk.get(f"{CHANGELIST}nonsense/change/").status_code == 302
