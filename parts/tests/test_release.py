@@ -364,3 +364,25 @@ def test_a_fabricator_sees_the_newer_revision_and_is_told_a_lead_approves_it(pag
     assert "R2 is newer than the approved R1." in html
     assert "ask a lead to approve the newer one" in html
     assert 'data-move="repin"' not in html
+
+
+def test_the_board_card_says_a_newer_revision_waits(page_of, fabricator, released):
+    make_revision(released)
+
+    html = page_of(fabricator).get("/", {"queue": "cnc"}).content.decode()
+
+    card = html.split(f'data-part="{released.part_number}"')[1].split("</article>")[0]
+    assert "R2 is newer than the approved R1" in card
+
+
+def test_the_service_refuses_with_an_error_the_pages_can_show(fabricator, released):
+    from partsite.errors import DomainError
+    from parts.services import ReleasedFieldsFrozen, part_update
+
+    with pytest.raises(ReleasedFieldsFrozen) as refused:
+        part_update(part=released, actor=fabricator, amount=3, material="Steel")
+
+    assert isinstance(refused.value, DomainError) and refused.value.http_status == 409
+    assert refused.value.details["fields"] == ["material", "amount"]
+    assert refused.value.message.endswith("its material and amount are released with the approval and cannot be "
+                                          "changed now. Ask a lead.")
