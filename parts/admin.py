@@ -289,9 +289,8 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
         told = []
         newer = part.newer_revision
         if newer is not None:
-            approved = part.approved_revision.label if part.approved_revision else "release"
             told.append(format_html('<span class="marker newer">{} newer than approved {}</span>', newer.label,
-                                    approved))
+                                    part.approved_revision.label))
         latest = part.latest_revision
         if latest is not None and latest.conversion_status == ConversionStatus.FAILED:
             told.append(format_html('<span class="marker failed">{} conversion failed</span>', latest.label))
@@ -310,9 +309,8 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
         newer = part.newer_revision if part.pk else None  # read with get_queryset(): part_queryset()
         if newer is None:
             return "-"
-        approved = part.approved_revision.label if part.approved_revision else "the release"
-        return format_html("<strong>{} is newer than the approved {}</strong>: {}", newer.label, approved,
-                           revision_link(newer))
+        return format_html("<strong>{} is newer than the approved {}</strong>: {}", newer.label,
+                           part.approved_revision.label, revision_link(newer))
 
     @admin.display(description="Built drawing")
     def built_drawing_link(self, part):

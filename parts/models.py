@@ -122,13 +122,13 @@ class Part(models.Model):
 
     @property
     def newer_revision(self):
-        """The latest STEP revision when it is newer than the one the release pinned (or the part was
-        released without one), else None: "R3 is newer than the approved R2"."""
-        latest = self.latest_revision
-        if self.status not in RELEASED or latest is None:
-            return None
+        """The latest STEP revision of a released part when it is newer than the one its approval
+        pinned, else None: "R3 is newer than the approved R2"."""
         approved = self.approved_revision
-        return latest if approved is None or latest.number > approved.number else None
+        if self.status not in RELEASED or approved is None:
+            return None
+        latest = self.latest_revision
+        return latest if latest is not None and latest.number > approved.number else None
 
 
 class PartEvent(models.Model):

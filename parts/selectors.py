@@ -7,7 +7,7 @@ from django.db import connections
 from django.db.models import (
     Case, Count, Exists, Expression, F, OuterRef, Prefetch, Q, Subquery, Sum, Value, When, Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import RowNumber
 
 from files.models import ConversionStatus, Kind, Revision
 from parts.lifecycle import RELEASED, Category, Status, category_of
@@ -44,10 +44,8 @@ def part_queryset():
 
 def parts_with_newer_revision(parts):
     """Released parts with a STEP revision newer than the approved one (Part.newer_revision), in one query."""
-    newer = Revision.objects.filter(
-        part=OuterRef("pk"), kind=Kind.STEP, number__gt=Coalesce(OuterRef("approved_revision__number"), 0),
-    )
-    return parts.filter(Exists(newer), status__in=RELEASED)
+    newer = Revision.objects.filter(part=OuterRef("pk"), kind=Kind.STEP, number__gt=OuterRef("approved_revision__number"))
+    return parts.filter(Exists(newer), status__in=RELEASED, approved_revision__isnull=False)
 
 
 def parts_whose_latest_conversion_failed(parts):
