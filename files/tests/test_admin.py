@@ -121,3 +121,10 @@ def test_a_retired_part_keeps_its_revisions_listed(admin_client_for_lead, as_lea
     revision.part.refresh_from_db()
     assert revision.part.status == Status.RETIRED
     assert "gusset.step" in admin_client_for_lead.get("/admin/files/revision/").content.decode()
+
+
+def test_a_revisions_page_has_no_save_buttons_but_can_still_delete(admin_client_for_lead, revision):
+    html = admin_client_for_lead.get(f"/admin/files/revision/{revision.pk}/change/").content.decode()
+
+    assert 'name="_save"' not in html and 'name="_continue"' not in html
+    assert f"/admin/files/revision/{revision.pk}/delete/" in html
