@@ -40,6 +40,7 @@ class FileAccess(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = "file access"
+        verbose_name_plural = "file accesses"
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.access} {self.what}"

@@ -161,7 +161,7 @@ HISTORY_KINDS = ("event", "revision", "change", "access")
 # Fields that the lifecycle moves write; their changes are told by the move's timeline event.
 _MOVE_FIELDS = {
     "status", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at", "completed_incorrectly",
-    "approved_revision", "built_revision", "built_sha256", "storage_location",
+    "approved_revision", "built_revision", "built_sha256", "storage_location", "approved_drawing", "built_drawing",
 }
 
 
@@ -232,8 +232,10 @@ def _revisions(part):
         )
     # Deleted revisions are gone from their table; the change log kept their upload and deletion.
     revision_type = ContentType.objects.get_for_model(Revision)
+    # The part is in additional_data; entries written while the change log kept ids have it in `changes`.
     deletions = LogEntry.objects.filter(
-        content_type=revision_type, action=LogEntry.Action.DELETE, changes__part__0=str(part.pk)
+        Q(additional_data__part=part.pk) | Q(changes__part__0=str(part.pk)),
+        content_type=revision_type, action=LogEntry.Action.DELETE,
     )
     deleted_ids = list(deletions.values_list("object_pk", flat=True))
     entries = LogEntry.objects.filter(

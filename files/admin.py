@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from files import scanning, services
-from files.models import CONVERSION_BADGE_COLOURS, Revision, Upload
+from files.models import CONVERSION_BADGE_COLOURS, ConversionStatus, Kind, Revision, Upload
 from partsite.admin import badge
 from partsite.errors import DomainError
 
@@ -26,11 +26,19 @@ def revision_link(revision):
     return format_html('<a href="{}">{} {}</a> ({})', page, revision.label, revision.filename, download_link(revision))
 
 
+def preview_thumbnail(revision, width=96, height=72):
+    if not revision.has_preview:
+        return "-"
+    return format_html('<img class="thumb" src="{}" width="{}" height="{}" alt="Preview of {}">',
+                       revision.preview_url, width, height, revision.label)
+
+
 class RevisionInline(admin.TabularInline):
-    """A part's files, newest first, on its admin page."""
+    """A part's files, newest first, on its admin page: each with its preview, the state of its 3D model
+    (and why it failed), its download (recorded like every download) and the part's 3D view."""
 
     model = Revision
-    fields = ["revision", "file_size", "schema", "conversion", "uploaded_by", "uploaded_at", "download"]
+    fields = ["preview", "revision", "file_size", "schema", "conversion", "uploaded_by", "uploaded_at", "download"]
     readonly_fields = fields
     ordering = ["kind", "-number"]
     extra = 0
@@ -52,9 +60,24 @@ class RevisionInline(admin.TabularInline):
     def file_size(self, revision):
         return filesizeformat(revision.size)
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("uploaded_by")
+
+    @admin.display(description="Preview")
+    def preview(self, revision):
+        return preview_thumbnail(revision)
+
     @admin.display(description="3D model")
     def conversion(self, revision):
-        return conversion_badge(revision)
+        if revision.kind != Kind.STEP:
+            return "-"
+        shown = conversion_badge(revision)
+        if revision.conversion_error:
+            shown = format_html('{} <span class="reason">{}</span>', shown, revision.conversion_error)
+        if revision.conversion_status == ConversionStatus.READY:
+            view = reverse("part-detail", args=[revision.part_id])
+            shown = format_html('{} <a href="{}#viewer">3D view</a>', shown, view)
+        return shown
 
     @admin.display(description="File")
     def download(self, revision):
@@ -93,6 +116,9 @@ class RevisionAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # immutable: the page is for looking, with no Save buttons
 
     @admin.display(description="Revision")
     def label(self, revision):
@@ -167,6 +193,9 @@ class UploadAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # looked at, and aborted with the action; the page has no Save buttons
 
     def has_delete_permission(self, request, obj=None):
         return False

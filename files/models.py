@@ -61,8 +61,11 @@ class ScanStatus(models.TextChoices):
 
 class RevisionQuerySet(models.QuerySet):
     def pinned(self):
-        """Revisions an approval or a completion refers to: these are never deleted."""
-        return self.filter(Q(approved_for__isnull=False) | Q(built_for__isnull=False)).distinct()
+        """Revisions (models and drawings) an approval or a completion refers to: these are never deleted."""
+        return self.filter(
+            Q(approved_for__isnull=False) | Q(built_for__isnull=False)
+            | Q(approved_drawing_for__isnull=False) | Q(built_drawing_for__isnull=False)
+        ).distinct()
 
     def latest_step(self):
         """The newest STEP revision (one query): `part.revisions.latest_step()`. For many parts at
@@ -173,6 +176,11 @@ class Revision(models.Model):
             "document_id": self.onshape_document_id, "element_id": self.onshape_element_id, "wvm": self.onshape_wvm,
             "wvm_id": self.onshape_wvm_id, "microversion_id": self.onshape_microversion_id,
         }
+
+    def get_additional_data(self):
+        """Kept with each change-log entry (auditlog): the part, by id, which the entry itself names in words
+        (AUDITLOG_USE_FK_STRING_REPRESENTATION); audit.selectors finds a deleted revision's part by it."""
+        return {"part": self.part_id}
 
     @property
     def has_preview(self) -> bool:

@@ -142,9 +142,9 @@ def revision_delete(*, revision, actor):
         revision = Revision.objects.select_for_update().filter(pk=revision.pk).first()
         if revision is None:
             return
-        if revision.pk == pinned_by.approved_revision_id:
+        if revision.pk in (pinned_by.approved_revision_id, pinned_by.approved_drawing_id):
             raise Conflict(f"{revision.label} is the approved revision of its part and cannot be deleted.")
-        if revision.pk == pinned_by.built_revision_id:
+        if revision.pk in (pinned_by.built_revision_id, pinned_by.built_drawing_id):
             raise Conflict(f"{revision.label} is the revision its part was built from and cannot be deleted.")
         keys = [revision.storage_key, revision.glb_key, revision.preview_key]
         event_record(EventType.REVISION_DELETED, actor=actor, part=pinned_by, revision=revision)

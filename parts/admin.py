@@ -1,6 +1,7 @@
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -8,25 +9,31 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django_object_actions import DjangoObjectActions
 
 from audit.selectors import part_history
 from files.admin import RevisionInline, revision_link
+from files.models import ConversionStatus
+from files.services import part_delete_with_files
 from partsite.admin import badge
 from partsite.errors import DomainError
-from parts import permissions, services
+from parts import permissions, selectors, services
+from parts.admin_actions import bulk_action, dry_run, object_move
 from parts.exchange import IMPORT_COLUMNS, MAX_IMPORT_BYTES, parts_import
-from parts.forms import MoveForm
-from parts.lifecycle import BADGE_COLOURS, Action, Status
-from parts.models import Part, PartEvent
-from parts.moves import MOVE_SPECS
+from parts.lifecycle import BADGE_COLOURS, MOVES, RELEASED, Action, Category, Status
+from parts.models import Part, PartEvent, category_q
+from parts.permissions import allowed_actions
 
 
 class PartEventInline(admin.TabularInline):
+    """The part's timeline, read-only, in words: "Approve: in review → approved", by whom, and why."""
+
     model = PartEvent
-    fields = ["created_at", "action", "from_status", "to_status", "actor", "note"]
+    fields = ["created_at", "move", "who", "note"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+    verbose_name = "timeline entry"
     verbose_name_plural = "Timeline"
 
     def has_add_permission(self, request, obj=None):
@@ -34,6 +41,17 @@ class PartEventInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description="What")
+    def move(self, event):
+        return str(event)
+
+    @admin.display(description="Who")
+    def who(self, event):
+        return event.actor.get_username() if event.actor else "-"
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -45,6 +63,58 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(status=self.value()) if self.value() else queryset
+
+
+class QueueFilter(admin.SimpleListFilter):
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return Category.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(category_q(self.value())) if self.value() else queryset
+
+
+class NewerRevisionFilter(admin.SimpleListFilter):
+    title = "newer revision than approved"
+    parameter_name = "newer_revision"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        newer = selectors.parts_with_newer_revision(queryset)
+        return newer if self.value() == "yes" else queryset.exclude(pk__in=newer.values("pk"))
+
+
+class ConversionFailedFilter(admin.SimpleListFilter):
+    title = "latest model's conversion"
+    parameter_name = "conversion_failed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Failed"), ("no", "Not failed")]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        failed = selectors.parts_whose_latest_conversion_failed(queryset)
+        return failed if self.value() == "yes" else queryset.exclude(pk__in=failed.values("pk"))
+
+
+class PartAdminForm(forms.ModelForm):
+    reason = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason for changing a released part",
+        help_text="Needed to change the type, material, thickness or amount of an approved part; it goes on the "
+                  "timeline.",
+    )
+
+    class Meta:
+        model = Part
+        fields = []  # the admin adds the fieldsets' fields, with its own widgets
 
 
 class ImportForm(forms.Form):
@@ -59,75 +129,112 @@ IMPORT_SALT = "parts.admin.import"
 IMPORT_PREVIEW_SECONDS = 3600
 
 
-def _bulk(request, queryset, service, **arguments):
-    """Run one service per selected part; report what was done and what was refused."""
-    done, refused = 0, []
-    for part in queryset:
-        try:
-            service(part=part, actor=request.user, **arguments)
-            done += 1
-        except DomainError as error:
-            refused.append(f"{part.part_number}: {error.message}")
-    if done:
-        messages.success(request, f"{done} part{'s' if done != 1 else ''} updated.")
-    for message in refused:
-        messages.error(request, message)
+class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    """The lead's desk: the review queue, a part's revisions and moves, and bulk moves with a confirmation.
 
+    Every write goes through parts.services (moves, edits) or files.services (deletes), as in the API."""
 
-def _move_action(action):
-    """An admin action making `action` on each selected part; a move that needs an answer (a
-    reason, an assignee) first asks for it on an intermediate page, like Django's delete
-    confirmation. The form and the checks come from the move's declaration (parts.moves)."""
-    spec = MOVE_SPECS[action]
-
-    def make_move(modeladmin, request, queryset):
-        form = MoveForm(spec, data=request.POST if "apply" in request.POST or not spec.asks else None)
-        if form.is_valid():
-            _bulk(request, queryset, services.MOVE_SERVICES[action], **form.cleaned_data)
-            return None
-        return render(
-            request,
-            "admin/parts/part/action_form.html",
-            {"title": action.label, "form": form, "parts": queryset, "action_name": action.value,
-             "opts": Part._meta, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME},
-        )
-
-    make_move.__name__ = action.value
-    return admin.action(description=f"{action.label}: the selected parts")(make_move)
-
-
-@admin.register(Part)
-class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    form = PartAdminForm
     list_display = [
-        "part_number", "name", "status_badge", "category", "type", "subsystem", "material", "amount",
-        "assignee", "updated_at",
+        "thumbnail", "part_number", "name", "status_badge", "queue", "assignee", "markers", "type", "subsystem",
+        "material", "amount", "updated_at",
     ]
     list_display_links = ["part_number", "name"]
-    list_filter = [StatusFilter, "type", "subsystem", "material", "completed_incorrectly", "assignee"]
+    list_filter = [
+        StatusFilter, QueueFilter, NewerRevisionFilter, ConversionFailedFilter, "type", "subsystem", "material",
+        "completed_incorrectly", "assignee",
+    ]
     search_fields = ["part_number", "name", "notes", "subsystem", "material", "assignee__username"]
-    list_select_related = ["assignee"]
     readonly_fields = [
-        "status_badge", "category", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at",
-        "completed_incorrectly", "approved", "latest", "built", "created_by", "created_at", "updated_at",
-        "built_sha256", "history",
+        "status_badge", "queue", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at",
+        "completed_incorrectly", "approved", "approved_drawing_link", "newer", "latest", "built", "built_drawing_link",
+        "created_by", "created_at", "updated_at", "built_sha256", "history",
     ]
     fieldsets = [
         (None, {"fields": ["part_number", "name", "type", "amount", "notes", "onshape_url"]}),
         ("Material", {"fields": ["material", "material_thickness", "subsystem"]}),
+        ("Released part", {"fields": ["reason"], "description": (
+            "Approval freezes the type, material, thickness and amount until the part is sent back; a lead "
+            "changes them with a reason.")}),
         ("Lifecycle", {"fields": readonly_fields[:8] + ["storage_location"]}),
-        ("CAD", {"fields": ["approved", "latest", "built", "built_sha256"]}),
+        ("CAD", {"fields": ["approved", "approved_drawing_link", "newer", "latest", "built", "built_drawing_link",
+                            "built_sha256"]}),
         ("Record", {"fields": ["created_by", "created_at", "updated_at"]}),
         ("History", {"fields": ["history"], "classes": ["collapse"]}),
     ]
     inlines = [RevisionInline, PartEventInline]
-    actions = [_move_action(move) for move in (Action.APPROVE, Action.ASSIGN, Action.SEND_BACK)]
+    actions = [
+        *(bulk_action(move) for move in (Action.APPROVE, Action.ASSIGN, Action.SEND_BACK, Action.RETIRE)),
+        bulk_action("delete"),
+    ]
+    # A button on the part's page per move allowed_actions gives (get_change_actions).
+    change_actions = [move.value for move in MOVES]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     show_auditlog_history_link = True
     change_list_template = "admin/parts/part/change_list.html"
+    change_form_template = "admin/parts/part/change_form.html"
+
+    def get_queryset(self, request):
+        return selectors.part_queryset()
+
+    def view_on_site(self, part):
+        return part.get_absolute_url()
+
+    def get_fieldsets(self, request, obj=None):
+        """The reason for changing released fields is asked only of a released part."""
+        if obj is not None and obj.status in RELEASED:
+            return self.fieldsets
+        return [fieldset for fieldset in self.fieldsets if fieldset[0] != "Released part"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deletes go through the service, with their files: delete_parts
+        return actions
+
+    def get_change_actions(self, request, object_id, form_url):
+        part = self.get_object(request, object_id)
+        return allowed_actions(request.user, part) if part else []
+
+    def get_deleted_objects(self, objs, request):
+        """What a deletion takes with it: the part and its files. Nothing is protected: the service
+        refuses a part whose revisions are pinned (retire it instead), as the API does."""
+        deleted = []
+        for part in objs:
+            files = [f"{r.label} {r.filename}" for r in part.revisions.order_by("kind", "-number")]
+            deleted += [f"Part: {part}", [f"File: {name}" for name in files]] if files else [f"Part: {part}"]
+        count = sum(1 for part in objs)
+        perms_needed = set() if permissions.can_delete_parts(request.user) else {"part"}
+        return deleted, {"parts": count}, perms_needed, []
+
+    def delete_view(self, request, object_id, extra_context=None):
+        part = self.get_object(request, unquote(object_id))
+        if part is None:
+            return super().delete_view(request, object_id, extra_context)
+        if not permissions.can_delete_parts(request.user):
+            raise PermissionDenied
+        deletable, refusal = dry_run("delete", part, request.user, {})
+        if not deletable:
+            messages.error(request, refusal)
+            return redirect("admin:parts_part_change", part.pk)
+        if request.method == "POST":
+            try:
+                part_delete_with_files(part=part, actor=request.user)
+            except DomainError as refused:
+                messages.error(request, refused.message)
+                return redirect("admin:parts_part_change", part.pk)
+            messages.success(request, f"Deleted {part.part_number} and its files.")
+            return redirect("admin:parts_part_changelist")
+        return super().delete_view(request, object_id, extra_context)
 
     def get_urls(self):
         importing = path("import/", self.admin_site.admin_view(self.import_view), name="parts_part_import")
         return [importing, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        part = self.get_object(request, unquote(object_id))
+        if part is not None:
+            extra_context = {**(extra_context or {}), "badge": badge(BADGE_COLOURS[part.status], part.get_status_display())}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "may_import": permissions.can_import_parts(request.user)}
@@ -165,9 +272,49 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     def status_badge(self, part):
         return badge(BADGE_COLOURS[part.status], part.get_status_display())
 
+    @admin.display(description="Queue")
+    def queue(self, part):
+        return Category(part.category).label
+
+    @admin.display(description="")
+    def thumbnail(self, part):
+        shown = part.approved_revision or part.latest_revision
+        if shown is None or not shown.preview_key:
+            return "-"
+        return format_html('<img class="thumb" src="{}" width="64" height="48" alt="Preview of {}" loading="lazy">',
+                           shown.preview_url, shown.label)
+
+    @admin.display(description="Notes")
+    def markers(self, part):
+        told = []
+        newer = part.newer_revision
+        if newer is not None:
+            told.append(format_html('<span class="marker newer">{} newer than approved {}</span>', newer.label,
+                                    part.approved_revision.label))
+        latest = part.latest_revision
+        if latest is not None and latest.conversion_status == ConversionStatus.FAILED:
+            told.append(format_html('<span class="marker failed">{} conversion failed</span>', latest.label))
+        return format_html_join(" ", "{}", ((marker,) for marker in told)) if told else ""
+
     @admin.display(description="Approved revision")
     def approved(self, part):
         return revision_link(part.approved_revision)
+
+    @admin.display(description="Approved drawing")
+    def approved_drawing_link(self, part):
+        return revision_link(part.approved_drawing)
+
+    @admin.display(description="Newer than approved")
+    def newer(self, part):
+        newer = part.newer_revision if part.pk else None  # read with get_queryset(): part_queryset()
+        if newer is None:
+            return "-"
+        return format_html("<strong>{} is newer than the approved {}</strong>: {}", newer.label,
+                           part.approved_revision.label, revision_link(newer))
+
+    @admin.display(description="Built drawing")
+    def built_drawing_link(self, part):
+        return revision_link(part.built_drawing)
 
     @admin.display(description="Latest STEP revision")
     def latest(self, part):
@@ -195,9 +342,29 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
         fields = {name: form.cleaned_data[name] for name in form.cleaned_data if name in services.EDITABLE_FIELDS}
         try:
             if change:
-                services.part_update(part=obj, actor=request.user, **fields)
+                services.part_update(part=obj, actor=request.user, reason=form.cleaned_data.get("reason", ""),
+                                     **fields)
             else:
                 created = services.part_create(actor=request.user, **fields)
                 obj.pk, obj.part_number = created.pk, created.part_number
         except DomainError as error:
-            self.message_user(request, error.message, messages.ERROR)
+            request.partsite_refused = error.message
+
+    def response_change(self, request, obj):
+        return self._refused(request, obj) or super().response_change(request, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._refused(request, obj) or super().response_add(request, obj, post_url_continue)
+
+    def _refused(self, request, obj):
+        """Back to the form, with the service's refusal instead of "changed successfully"."""
+        refusal = getattr(request, "partsite_refused", None)
+        if refusal is None:
+            return None
+        self.message_user(request, refusal, messages.ERROR)
+        return redirect(request.path)
+
+
+for _move in MOVES:
+    setattr(PartAdmin, _move.value, object_move(_move))
+admin.site.register(Part, PartAdmin)

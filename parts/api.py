@@ -104,6 +104,7 @@ def _move_endpoint(move):
     endpoint.__name__ = move.value
     lifecycle = MOVES[move]
     sources = ", ".join(Status(status).label.lower() for status in sorted(lifecycle.sources))
+    target = Status(lifecycle.target).label.lower() if lifecycle.target else "the same status"
     answers = {200: OpenApiResponse(PartSerializer, description="The part, moved.")}
     if body_serializer is not None:
         answers[400] = OpenApiResponse(
@@ -118,7 +119,7 @@ def _move_endpoint(move):
     }
     schema = extend_schema(
         summary=spec.summary, request=body_serializer, responses=answers,
-        description=f"From: {sources}. To: {Status(lifecycle.target).label.lower()}. Who: {lifecycle.who.value}.",
+        description=f"From: {sources}. To: {target}. Who: {lifecycle.who.value}.",
     )
     return schema(action(detail=True, methods=["post"], url_path=move.value)(endpoint))
 
@@ -154,7 +155,8 @@ class PartViewSet(
         return self.get_queryset().get(pk=part.pk)
 
     def perform_create(self, serializer):
-        serializer.instance = self.shown(services.part_create(actor=self.request.user, **serializer.validated_data))
+        fields = {name: value for name, value in serializer.validated_data.items() if name != "reason"}
+        serializer.instance = self.shown(services.part_create(actor=self.request.user, **fields))
 
     def perform_update(self, serializer):
         serializer.instance = self.shown(services.part_update(

@@ -2,11 +2,12 @@
 
 from django import forms
 
-from parts.moves import Person, Text
+from files.models import Kind
+from parts.moves import Person, RevisionChoice, Text
 from parts.permissions import assignable_people
 
 
-def _text_field(text, by_username):
+def _text_field(text, part, by_username):
     widget = forms.Textarea(attrs={"rows": 2}) if text.multiline else forms.TextInput
     field = forms.CharField(label=text.label, required=text.required, max_length=text.max_length, widget=widget)
     if text.placeholder:
@@ -14,15 +15,41 @@ def _text_field(text, by_username):
     return field
 
 
-def _person_field(person, by_username):
+def _person_field(person, part, by_username):
     return forms.ModelChoiceField(
         assignable_people(), label=person.label, empty_label="Choose…",
         to_field_name="username" if by_username else None,
     )
 
 
+class RevisionRadios(forms.RadioSelect):
+    """A part's STEP revisions to choose from, each with its preview, number, filename and conversion state."""
+
+    option_template_name = "parts/_revision_option.html"
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        option["revision"] = getattr(value, "instance", None)
+        return option
+
+
+class RevisionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, revision):
+        return f"{revision.label} {revision.filename} ({revision.get_conversion_status_display().lower()})"
+
+
+def _revision_field(choice, part, by_username):
+    """One of the part's STEP revisions, newest first, or none: the service takes the latest."""
+    revisions = part.revisions.filter(kind=Kind.STEP).order_by("-number") if part is not None else None
+    latest = revisions.first() if revisions is not None else None
+    return RevisionChoiceField(
+        revisions, label=choice.label, required=False, widget=RevisionRadios, blank=True,
+        empty_label=f"The latest ({latest.label})" if latest else "The latest", help_text=choice.help_text,
+    )
+
+
 # How a form asks for each kind of field.
-MOVE_FORM_FIELDS = {Text: _text_field, Person: _person_field}
+MOVE_FORM_FIELDS = {Text: _text_field, Person: _person_field, RevisionChoice: _revision_field}
 
 
 class MoveForm(forms.Form):
@@ -31,15 +58,23 @@ class MoveForm(forms.Form):
     With a part, it is the part page's form: filled in with the part's values where the move
     says so, with the move's confirmation when it applies, and people named by username as
     in the API (the page sends what it shows to the same checks as the API, parts.views).
-    Without one it is the admin's, for many parts at once, people named by id."""
+    With `admin=True` it is the admin's: people named by id, and no confirmation box (the
+    admin takes the move itself as the answer). Without a part it is the admin's bulk form, for
+    many parts at once; a choice of one part's revisions is left out (each part's latest is taken)."""
 
-    def __init__(self, spec, *, part=None, **kwargs):
+    def __init__(self, spec, *, part=None, admin=False, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(**kwargs)
+        admin = admin or part is None
+        by_username = not admin
         for field in spec.fields:
-            self.fields[field.name] = MOVE_FORM_FIELDS[type(field)](field, by_username=part is not None)
+            if part is None and isinstance(field, RevisionChoice):
+                continue
+            self.fields[field.name] = MOVE_FORM_FIELDS[type(field)](field, part, by_username)
+            if isinstance(field, RevisionChoice):
+                self.initial[field.name] = ""  # "The latest" is ticked until another is chosen
             if part is not None and field.prefill:
                 self.initial[field.name] = getattr(part, field.name)
         confirmation = spec.confirmation
-        if part is not None and confirmation and confirmation.applies(part):
+        if not admin and confirmation and confirmation.applies(part):
             self.fields[confirmation.name] = forms.BooleanField(label=confirmation.label.format(part=part))

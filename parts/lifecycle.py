@@ -6,6 +6,7 @@ who may make it:
 
     action          from                                    to
     approve         pending                                 reviewed
+    repin           reviewed, in_progress, already_started  (stays)
     assign, claim   reviewed, already_started               in_progress
     unclaim         in_progress                             already_started
     complete        in_progress                             completed
@@ -14,6 +15,12 @@ who may make it:
     send_back       reviewed, in_progress, already_started  pending
     retire          any but retired                         retired
     restore         retired                                 pending
+
+Approval is a release: it pins a STEP revision (the one the lead chose, else the latest) and the
+latest drawing, and freezes RELEASED_FIELDS while the part is RELEASED (until it is sent back): a
+fabricator may not change them, a lead only with a reason, which goes on the timeline
+(`edit_released`). A newer upload does not move the pin; `repin` approves a newer revision of a
+part already released, without changing its status.
 
 Uploading a file is not a move, but it is on the timeline too (action `upload`).
 What each move takes (a reason, an assignee, ...) is declared beside this, in parts.moves.
@@ -52,6 +59,10 @@ class Category(models.TextChoices):
 # Statuses in which a part waits in, or moves through, its fabrication queue.
 FABRICATION = frozenset({Status.REVIEWED, Status.IN_PROGRESS, Status.ALREADY_STARTED})
 CLAIMABLE = frozenset({Status.REVIEWED, Status.ALREADY_STARTED})
+# Approved and not sent back since: what was approved is what is made.
+RELEASED = FABRICATION | {Status.COMPLETED}
+# The fields an approval releases with the revision: frozen while the part is RELEASED.
+RELEASED_FIELDS = ("type", "material", "material_thickness", "amount")
 ALL_STATUSES = frozenset(Status)
 
 BADGE_COLOURS = {
@@ -86,6 +97,7 @@ class Who(Enum):
 class Action(models.TextChoices):
     CREATE = "create", "Created"
     APPROVE = "approve", "Approve"
+    REPIN = "repin", "Re-approve"
     ASSIGN = "assign", "Assign"
     CLAIM = "claim", "Claim"
     UNCLAIM = "unclaim", "Unclaim"
@@ -96,17 +108,21 @@ class Action(models.TextChoices):
     RETIRE = "retire", "Retire"
     RESTORE = "restore", "Restore"
     UPLOAD = "upload", "Uploaded a file"
+    EDIT_RELEASED = "edit_released", "Edit of a released part"
 
 
 @dataclass(frozen=True)
 class Move:
+    """Where a move may start, where it goes (None: the part stays in its status), who may make it."""
+
     sources: frozenset
-    target: Status
+    target: Status | None
     who: Who
 
 
 MOVES = {
     Action.APPROVE: Move(frozenset({Status.PENDING}), Status.REVIEWED, Who.LEAD),
+    Action.REPIN: Move(FABRICATION, None, Who.LEAD),
     Action.ASSIGN: Move(CLAIMABLE, Status.IN_PROGRESS, Who.LEAD),
     Action.CLAIM: Move(CLAIMABLE, Status.IN_PROGRESS, Who.WORKER),
     Action.UNCLAIM: Move(frozenset({Status.IN_PROGRESS}), Status.ALREADY_STARTED, Who.ASSIGNEE),

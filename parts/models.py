@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from parts.lifecycle import FABRICATION, Action, Category, Status, Type, category_of
+from parts.lifecycle import FABRICATION, RELEASED, Action, Category, Status, Type, category_of
 from parts.onshape import validate_onshape_url
 from partsite.events import absolute_url
 
@@ -60,6 +60,16 @@ class Part(models.Model):
         "files.Revision", null=True, blank=True, on_delete=models.PROTECT, related_name="built_for", editable=False,
     )
     built_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    # The drawing released with the approved revision (the latest at approval), and the one
+    # completion recorded as built from; either may be empty.
+    approved_drawing = models.ForeignKey(
+        "files.Revision", null=True, blank=True, on_delete=models.PROTECT, related_name="approved_drawing_for",
+        editable=False,
+    )
+    built_drawing = models.ForeignKey(
+        "files.Revision", null=True, blank=True, on_delete=models.PROTECT, related_name="built_drawing_for",
+        editable=False,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="created_parts", editable=False,
     )
@@ -78,6 +88,9 @@ class Part(models.Model):
 
     def __str__(self):
         return f"{self.part_number} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("part-detail", args=[self.pk])
 
     @property
     def category(self):
@@ -107,6 +120,16 @@ class Part(models.Model):
             ) from None
         return next(iter(newest_first), None)
 
+    @property
+    def newer_revision(self):
+        """The latest STEP revision of a released part when it is newer than the one its approval
+        pinned, else None: "R3 is newer than the approved R2"."""
+        approved = self.approved_revision
+        if self.status not in RELEASED or approved is None:
+            return None
+        latest = self.latest_revision
+        return latest if latest is not None and latest.number > approved.number else None
+
 
 class PartEvent(models.Model):
     """One step on a part's timeline: a lifecycle move, who made it, and why."""
@@ -124,7 +147,12 @@ class PartEvent(models.Model):
         indexes = [models.Index(fields=["part", "created_at"])]
 
     def __str__(self):
-        return f"{self.part_id} {self.action} {self.from_status} -> {self.to_status}"
+        """ "Approve: in review → approved", or "Uploaded a file" where the status stayed."""
+        told = Action(self.action).label
+        if self.from_status and self.from_status != self.to_status:
+            told += f": {Status(self.from_status).label.lower()} → {Status(self.to_status).label.lower()}"
+        return told
 
 
-auditlog.register(Part, exclude_fields=["updated_at"])
+# Its own columns only: a reverse relation (its uploads, revisions) would log as "files.Upload.None".
+auditlog.register(Part, include_fields=[field.name for field in Part._meta.concrete_fields if field.name != "updated_at"])

@@ -82,6 +82,21 @@ class Person:
 
 
 @dataclass(frozen=True)
+class RevisionChoice:
+    """One of the part's STEP revisions, by id; optional. Whether it is one of this part's, and what
+    leaving it out means, the move's service decides under the part's lock."""
+
+    name: str
+    label: str
+    help_text: str = ""
+    required = False
+    prefill = False
+
+    def clean(self, revision):
+        return revision
+
+
+@dataclass(frozen=True)
 class Confirmation:
     """A box the part page asks to tick before it sends the move, when `applies(part)`.
 
@@ -119,9 +134,16 @@ REASON = Text(
     "reason", "Reason", missing="A reason is required.", multiline=True, help_text="Why; it goes on the timeline.",
 )
 NOTE = Text("note", "Note (optional)", help_text="Goes on the timeline.")
+REVISION = RevisionChoice(
+    "revision", "Revision to approve",
+    help_text="The STEP revision to pin; the latest when left out. One whose 3D model failed or is not "
+              "converted yet is approved only when chosen here.",
+)
 
 MOVE_SPECS = {
-    Action.APPROVE: MoveSpec("Approve a part in review", Style.PRIMARY, (NOTE,)),
+    Action.APPROVE: MoveSpec("Approve a part in review: pin a STEP revision and the latest drawing", Style.PRIMARY,
+                             (REVISION, NOTE)),
+    Action.REPIN: MoveSpec("Approve a newer revision of a released part (re-pin)", Style.PLAIN, (REVISION, NOTE)),
     Action.ASSIGN: MoveSpec("Assign a part to someone who makes parts", Style.PLAIN, (
         Person("assignee", "Assign to", missing="Choose who to assign the part to.",
                help_text="The username of a lead or fabricator."),

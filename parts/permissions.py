@@ -13,6 +13,11 @@ def can_edit_parts(user):
     return role_of(user) in _WORKERS
 
 
+def may_edit_released_parts(user):
+    """A released part's type, material, thickness and amount are a lead's to change (with a reason)."""
+    return role_of(user) == Role.LEAD
+
+
 def can_delete_parts(user):
     return role_of(user) == Role.LEAD
 

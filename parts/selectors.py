@@ -4,11 +4,13 @@ from operator import or_
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connections
-from django.db.models import Case, Count, Expression, F, Prefetch, Q, Sum, Value, When, Window
+from django.db.models import (
+    Case, Count, Exists, Expression, F, OuterRef, Prefetch, Q, Subquery, Sum, Value, When, Window,
+)
 from django.db.models.functions import RowNumber
 
-from files.models import Kind, Revision
-from parts.lifecycle import Category, Status, category_of
+from files.models import ConversionStatus, Kind, Revision
+from parts.lifecycle import RELEASED, Category, Status, category_of
 from parts.models import Part
 from parts.permissions import assignable_people
 
@@ -33,8 +35,24 @@ def part_queryset():
         .prefetch_related(
             Prefetch("approved_revision", queryset=briefs),
             Prefetch("built_revision", queryset=briefs),
+            Prefetch("approved_drawing", queryset=briefs),
+            Prefetch("built_drawing", queryset=briefs),
             Prefetch("revisions", queryset=latest_steps, to_attr="latest_step_revisions"),
         )
+    )
+
+
+def parts_with_newer_revision(parts):
+    """Released parts with a STEP revision newer than the approved one (Part.newer_revision), in one query."""
+    newer = Revision.objects.filter(part=OuterRef("pk"), kind=Kind.STEP, number__gt=OuterRef("approved_revision__number"))
+    return parts.filter(Exists(newer), status__in=RELEASED, approved_revision__isnull=False)
+
+
+def parts_whose_latest_conversion_failed(parts):
+    """Parts whose newest STEP revision could not be converted to a 3D model."""
+    latest = Revision.objects.filter(part=OuterRef("pk"), kind=Kind.STEP).order_by("-number")
+    return parts.annotate(latest_conversion=Subquery(latest.values("conversion_status")[:1])).filter(
+        latest_conversion=ConversionStatus.FAILED,
     )
 
 

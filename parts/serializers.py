@@ -3,12 +3,13 @@ from functools import cached_property
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from files.models import Kind, Revision
 from files.serializers import RevisionBriefSerializer
 from partsite.errors import Invalid
 from partsite.serializers import Username, datetime_field, username_json
 from parts.lifecycle import Category, Status
 from parts.models import Part, PartEvent
-from parts.moves import MOVE_SPECS, Person, Text
+from parts.moves import MOVE_SPECS, Person, RevisionChoice, Text
 from parts.permissions import allowed_actions
 
 User = get_user_model()
@@ -28,6 +29,19 @@ class PartSerializer(serializers.ModelSerializer):
     approved_revision = RevisionBriefSerializer(read_only=True, help_text="The STEP revision the approval pinned.")
     latest_revision = RevisionBriefSerializer(read_only=True, help_text="The newest STEP revision.")
     built_revision = RevisionBriefSerializer(read_only=True, help_text="The STEP revision completion recorded.")
+    approved_drawing = RevisionBriefSerializer(
+        read_only=True, help_text="The drawing the approval pinned with the STEP revision (the latest then).",
+    )
+    built_drawing = RevisionBriefSerializer(read_only=True, help_text="The drawing completion recorded.")
+    newer_revision = RevisionBriefSerializer(
+        read_only=True, help_text="The latest STEP revision when it is newer than the approved one, else null: "
+                                  "a lead may approve it (repin).",
+    )
+    reason = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=2000,
+        help_text="Why a lead changes the type, material, thickness or amount of an approved part (released "
+                  "fields); it goes on the timeline. Fabricators may not change them once approved.",
+    )
 
     class Meta:
         model = Part
@@ -35,7 +49,8 @@ class PartSerializer(serializers.ModelSerializer):
             "id", "part_number", "name", "type", "material", "material_thickness", "subsystem", "amount", "notes",
             "onshape_url", "status", "category", "assignee", "claimed_at", "reviewer", "reviewed_at",
             "storage_location", "completed_at", "completed_incorrectly", "created_by", "created_at", "updated_at",
-            "approved_revision", "latest_revision", "built_revision", "built_sha256", "allowed_actions",
+            "approved_revision", "latest_revision", "built_revision", "built_sha256", "approved_drawing",
+            "built_drawing", "newer_revision", "allowed_actions", "reason",
         ]
         read_only_fields = [
             "claimed_at", "reviewed_at", "completed_at", "completed_incorrectly", "created_at", "updated_at",
@@ -74,6 +89,9 @@ class PartSerializer(serializers.ModelSerializer):
             "latest_revision": self._revision_json(part.latest_revision),
             "built_revision": self._revision_json(part.built_revision),
             "built_sha256": part.built_sha256,
+            "approved_drawing": self._revision_json(part.approved_drawing),
+            "built_drawing": self._revision_json(part.built_drawing),
+            "newer_revision": self._revision_json(part.newer_revision),
             "allowed_actions": self.get_allowed_actions(part),
         }
 
@@ -139,8 +157,17 @@ def _text_field(text):
     )
 
 
+def _revision_field(choice):
+    return serializers.PrimaryKeyRelatedField(
+        queryset=Revision.objects.filter(kind=Kind.STEP), required=False, allow_null=True,
+        help_text=f"A STEP revision's id. {choice.help_text}",
+        error_messages={"does_not_exist": "There is no STEP revision with id {pk_value}.",
+                        "incorrect_type": "A revision is named by its id (a number)."},
+    )
+
+
 # How the API asks for each kind of field.
-MOVE_BODY_FIELDS = {Text: _text_field, Person: PersonField}
+MOVE_BODY_FIELDS = {Text: _text_field, Person: PersonField, RevisionChoice: _revision_field}
 
 
 def _pascal(action):

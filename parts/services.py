@@ -17,10 +17,11 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Length
 from django.utils import timezone
 
+from files.models import ConversionStatus, Kind, Revision
 from partsite.errors import Conflict, Invalid, NotPermitted
 from partsite.events import EventType, event_record
 from parts import permissions
-from parts.lifecycle import MOVES, Action, Status, illegal_move_message
+from parts.lifecycle import MOVES, RELEASED, RELEASED_FIELDS, Action, Status, Type, illegal_move_message
 from parts.models import Part, PartEvent
 from parts.moves import MOVE_SPECS
 
@@ -64,15 +65,53 @@ def part_create(*, actor, part_number="", **fields):
     raise Conflict("Could not pick a free part number; try again.")
 
 
-def part_update(*, part, actor, **fields):
+class ReleasedFieldsFrozen(Conflict):
+    """A change to a released part's type, material, thickness or amount without a lead's reason.
+
+    The API answers 409; the pages and the admin show the message. `fields` names what was refused."""
+
+
+_FIELD_NAMES = {"type": "type", "material": "material", "material_thickness": "thickness", "amount": "amount"}
+
+
+def _check_released_fields(part, actor, changes, reason):
+    """Refuse a change to the released fields of a released part unless a lead gives a reason.
+
+    Returns the timeline note of an allowed change to them, "" when none of them changes."""
+    frozen = [name for name in RELEASED_FIELDS if name in changes]
+    if not frozen or part.status not in RELEASED:
+        return ""
+    names = " and ".join(_FIELD_NAMES[name] for name in frozen)
+    status = Status(part.status).label.lower()
+    if not permissions.may_edit_released_parts(actor):
+        raise ReleasedFieldsFrozen(
+            f"{part.part_number} is {status}: its {names} {'are' if len(frozen) > 1 else 'is'} released with the "
+            "approval and cannot be changed now. Ask a lead.",
+            field=frozen[0], status=part.status, fields=frozen,
+        )
+    if not reason:
+        raise ReleasedFieldsFrozen(
+            f"{part.part_number} is {status}: changing its {names} is an edit of a released part; "
+            "give a reason (it goes on the timeline).",
+            field="reason", status=part.status, fields=frozen,
+        )
+    told = "; ".join(f"{_FIELD_NAMES[name]} {changes[name][0]} → {changes[name][1]}" for name in frozen)
+    return f"{reason} ({told})"
+
+
+def part_update(*, part, actor, reason="", **fields):
+    """Change a part's fields. Those an approval released (RELEASED_FIELDS) are frozen while the part
+    is released: a fabricator is refused, a lead needs a `reason`, which goes on the timeline."""
     if not permissions.can_edit_parts(actor):
         raise NotPermitted("Only leads and fabricators may edit parts.")
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise Invalid(f"These fields cannot be edited: {', '.join(sorted(unknown))}.")
+    reason = (reason or "").strip()
     with transaction.atomic():
         part = Part.objects.select_for_update().get(pk=part.pk)
         changes = {name: [getattr(part, name), value] for name, value in fields.items() if getattr(part, name) != value}
+        released_edit = _check_released_fields(part, actor, changes, reason)
         for name, value in fields.items():
             setattr(part, name, value)
         try:
@@ -80,6 +119,11 @@ def part_update(*, part, actor, **fields):
                 part.save()
         except IntegrityError:
             raise Conflict(f"Part number {part.part_number!r} is already taken.", field="part_number") from None
+        if released_edit:
+            PartEvent.objects.create(
+                part=part, action=Action.EDIT_RELEASED, from_status=part.status, to_status=part.status, actor=actor,
+                note=released_edit,
+            )
         if changes:
             event_record(EventType.PART_UPDATED, actor=actor, part=part, changes=changes)
     return part
@@ -116,7 +160,8 @@ def part_upload_record(*, part, actor, note):
 def _move(action, part, actor, note="", decide=None, **changes):
     """Make one lifecycle move; the one place that writes status and moves on the timeline.
 
-    `decide(part)` returns more changes, worked out from the part as it is under the lock.
+    `decide(part)` returns more changes, worked out from the part as it is under the lock; `note`
+    may be a function of the part as moved, for a note that tells what was decided.
     """
     permissions.check_may_attempt(actor, action)
     move = MOVES[action]
@@ -126,12 +171,15 @@ def _move(action, part, actor, note="", decide=None, **changes):
             raise Conflict(illegal_move_message(action, part.status), status=part.status)
         permissions.check_may_move(actor, action, part)
         from_status, previous_assignee = part.status, part.assignee
-        part.status = move.target
+        if move.target is not None:
+            part.status = move.target
         if decide:
             changes.update(decide(part))
         for name, value in changes.items():
             setattr(part, name, value)
         part.save()
+        if callable(note):
+            note = note(part)
         PartEvent.objects.create(
             part=part, action=action, from_status=from_status, to_status=part.status, actor=actor, note=note,
         )
@@ -164,20 +212,85 @@ def _move_service(action):
     return register
 
 
-def _pin_latest_revision(part):
-    return {"approved_revision": part.revisions.latest_step()}
+# A 3D model in these states has not been looked at: its revision is approved only when chosen by name.
+_UNCONFIRMED_MODEL = {
+    ConversionStatus.FAILED: "{label}'s 3D model failed to convert",
+    ConversionStatus.PENDING: "{label} is still waiting to be converted",
+    ConversionStatus.RUNNING: "{label} is still being converted",
+}
+
+
+def _latest_drawing(part):
+    return part.revisions.filter(kind=Kind.DRAWING).order_by("-number").first()
+
+
+def _release(part, revision):
+    """What an approval of `part` (locked) pins: the chosen STEP revision, else the latest one, and the
+    latest drawing. A CNC part is cut from its model, so it is not approved without one; a model that
+    failed to convert or is not converted yet is approved only when the lead chose it."""
+    if revision is not None:
+        revision = Revision.objects.filter(pk=revision.pk, part=part, kind=Kind.STEP).first()
+        if revision is None:
+            raise Invalid(f"That is not one of {part.part_number}'s STEP revisions.", field="revision")
+    else:
+        revision = part.revisions.latest_step()
+        if revision is not None and revision.conversion_status in _UNCONFIRMED_MODEL:
+            told = _UNCONFIRMED_MODEL[revision.conversion_status].format(label=revision.label)
+            raise Conflict(f"{told}; choose {revision.label} by name to approve it anyway.", field="revision")
+    if revision is None and part.type == Type.CNC:
+        raise Conflict("no STEP revision; a CNC part is approved with the model it is cut from.")
+    return {"approved_revision": revision, "approved_drawing": _latest_drawing(part)}
+
+
+def _pinned(part):
+    """What the timeline says a release pinned: "R2 bracket.step with D1 bracket.pdf"."""
+    pinned = [f"{r.label} {r.filename}" for r in (part.approved_revision, part.approved_drawing) if r is not None]
+    return " with ".join(pinned)
+
+
+def _with_note(told, note):
+    return ". ".join(text for text in (told, note) if text)
 
 
 def _record_built_revision(part):
-    """What the fabricator built: the approved revision, or the latest when none was approved."""
+    """What the fabricator built: the approved revision and drawing, or the latest when none was approved."""
     built = part.approved_revision or part.revisions.latest_step()
-    return {"built_revision": built, "built_sha256": built.sha256 if built else ""}
+    return {
+        "built_revision": built, "built_sha256": built.sha256 if built else "",
+        "built_drawing": part.approved_drawing or _latest_drawing(part),
+    }
 
 
 @_move_service(Action.APPROVE)
-def part_approve(*, part, actor, note):
+def part_approve(*, part, actor, note, revision=None):
+    """Release the part: pin `revision` (the latest STEP revision when None) and the latest drawing."""
     return _move(
-        Action.APPROVE, part, actor, note, decide=_pin_latest_revision, reviewer=actor, reviewed_at=timezone.now(),
+        Action.APPROVE, part, actor,
+        lambda moved: _with_note(f"Approved {_pinned(moved)}" if _pinned(moved) else "", note),
+        decide=lambda locked: _release(locked, revision), reviewer=actor, reviewed_at=timezone.now(),
+    )
+
+
+@_move_service(Action.REPIN)
+def part_repin(*, part, actor, note, revision=None):
+    """Approve another revision of a released part (a newer upload does not move the pin by itself)."""
+    before = {}
+
+    def decide(locked):
+        before["label"] = locked.approved_revision.label if locked.approved_revision else "no model"
+        pins = _release(locked, revision)
+        if pins["approved_revision"] is None:
+            raise Conflict("no STEP revision to approve.")
+        if (pins["approved_revision"].pk, getattr(pins["approved_drawing"], "pk", None)) == (
+            locked.approved_revision_id, locked.approved_drawing_id
+        ):
+            raise Conflict(f"{pins['approved_revision'].label} is already the approved revision.", field="revision")
+        return pins
+
+    return _move(
+        Action.REPIN, part, actor, lambda moved: _with_note(f"Approved {_pinned(moved)} in place of {before['label']}",
+                                                            note),
+        decide=decide, reviewer=actor, reviewed_at=timezone.now(),
     )
 
 
@@ -229,7 +342,8 @@ def part_mark_incorrect(*, part, actor, reason):
 def part_send_back(*, part, actor, reason):
     return _move(
         Action.SEND_BACK, part, actor, reason,
-        reviewer=None, reviewed_at=None, approved_revision=None, assignee=None, claimed_at=None,
+        reviewer=None, reviewed_at=None, approved_revision=None, approved_drawing=None, assignee=None,
+        claimed_at=None,
     )
 
 
@@ -241,5 +355,6 @@ def part_retire(*, part, actor, reason):
 @_move_service(Action.RESTORE)
 def part_restore(*, part, actor, note):
     return _move(
-        Action.RESTORE, part, actor, note, reviewer=None, reviewed_at=None, approved_revision=None, completed_at=None,
+        Action.RESTORE, part, actor, note, reviewer=None, reviewed_at=None, approved_revision=None,
+        approved_drawing=None, completed_at=None,
     )

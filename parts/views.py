@@ -19,7 +19,7 @@ from partsite.pages import role_required, run_or_tell
 from parts import selectors
 from parts.filters import PartFilter
 from parts.forms import MoveForm
-from parts.lifecycle import BADGE_COLOURS, MOVES, Action, Category, Status
+from parts.lifecycle import BADGE_COLOURS, MOVES, RELEASED, Action, Category, Status
 from parts.models import Part, category_q
 from parts.moves import MOVE_SPECS
 from parts.permissions import allowed_actions
@@ -75,7 +75,7 @@ def _move_buttons(user, part):
             "label": action.label,
             "style": spec.style.value,
             "form": MoveForm(spec, part=part, auto_id=f"{action.value}-%s"),
-            "target": _badge(MOVES[action].target),
+            "target": _badge(MOVES[action].target or part.status),
         })
     return buttons
 
@@ -101,6 +101,8 @@ def part_detail(request, pk):
             shown is not None and shown.conversion_status == ConversionStatus.READY and is_servable(shown)
         ),
         "moves": _move_buttons(request.user, part),
+        "allowed": allowed_actions(request.user, part),
+        "released_statuses": [status.value for status in RELEASED],
         "timeline": _with_repeats_folded(part_history(part)[::-1]),
         "may_upload": may_upload,
         "following": Follow.objects.filter(user=request.user, part=part).exists(),

@@ -44,10 +44,13 @@ def user_create(*, username, role, password=None, email=""):
 
 
 def user_set_role(*, user, role):
-    _check_role(role)
+    """Give the user one role, or none (role=None); leads (and superusers) are staff, so they can use the admin."""
+    if role is not None:
+        _check_role(role)
     with transaction.atomic():
         user.groups.remove(*user.groups.filter(name__in=Role.values))
-        user.groups.add(role_group(role))
+        if role is not None:
+            user.groups.add(role_group(role))
         user.is_staff = role == Role.LEAD or user.is_superuser
         user.save(update_fields=["is_staff"])
     # role_of() caches the role on the user object; this one is now out of date.

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "auditlog",
+    "django_object_actions",
     "axes",
     "csp",
     "partsite",
@@ -357,6 +358,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
+# Change entries name related objects ("assignee: bob", "approved revision: R2 ...") rather than ids.
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
+
+# The part page's admin buttons (one per move) are forms that POST, never links a GET could follow.
+DJANGO_OBJECT_ACTIONS_DEFAULT_HTTP_METHOD = "POST"
 
 # JSON lines on the console and, with PARTSITE_LOG_FILE, in a rotating file (partsite/logs.py).
 LOGGING_CONFIG = "partsite.logs.configure"

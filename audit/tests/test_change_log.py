@@ -47,7 +47,7 @@ def test_an_edit_through_a_session_names_the_signed_in_user(lead):
 
 
 def test_a_lifecycle_move_through_an_api_key_names_the_actor(as_lead, lead):
-    part = make_part()
+    part = make_part(type="hand")
 
     as_lead.post(f"/api/parts/{part.pk}/approve/")
 

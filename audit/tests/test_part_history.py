@@ -7,7 +7,7 @@ from auditlog.models import LogEntry
 from audit.models import FileAccess
 from audit.selectors import part_history
 from files.models import Revision
-from files.tests.helpers import post_file
+from files.tests.helpers import approve_by_name, post_file
 from files.tests.samples import box_step
 from parts.models import Part, PartEvent
 from parts.tests.factories import make_part
@@ -23,7 +23,7 @@ def test_the_history_merges_moves_uploads_edits_and_accesses_in_time_order(as_le
     part = Part.objects.get(pk=as_fabricator.post("/api/parts/", {"name": "Bracket"}, format="json").json()["id"])
     revision = post_file(as_fabricator, part, box_step(), "bracket.step").json()
     as_fabricator.patch(f"/api/parts/{part.pk}/", {"material": "Brass"}, format="json")
-    as_lead.post(f"/api/parts/{part.pk}/approve/")
+    approve_by_name(as_lead, part)
     as_viewer.get(f"/api/revisions/{revision['id']}/download/")
     # Each record gets a time of our choosing, out of the order the rows were written in.
     PartEvent.objects.filter(part=part, action="create").update(created_at=at(0))
@@ -43,7 +43,7 @@ def test_the_history_merges_moves_uploads_edits_and_accesses_in_time_order(as_le
     ]
     assert history[1].summary == "Uploaded R1 bracket.step"
     assert history[1].details["sha256"] == revision["sha256"]
-    assert history[2].summary == "Approve: in review → approved"
+    assert history[2].summary == "Approve: in review → approved. Approved R1 bracket.step"
     assert history[3].summary == "Changed material from “” to “Brass”"
     assert history[3].details == {"changes": {"material": ["", "Brass"]}}
     assert history[4].summary.startswith("Downloaded the file: ")
@@ -62,7 +62,7 @@ def test_a_moves_own_field_changes_are_told_by_its_event_alone(as_lead, as_fabri
     part = make_part()
     post_file(as_fabricator, part, box_step())
 
-    as_lead.post(f"/api/parts/{part.pk}/approve/")
+    approve_by_name(as_lead, part)
     as_fabricator.post(f"/api/parts/{part.pk}/claim/")
     as_fabricator.post(f"/api/parts/{part.pk}/complete/", {"storage_location": "Shelf B"}, format="json")
 

@@ -42,7 +42,7 @@ def test_every_part_notification_is_told_by_the_worker_and_emailed(through, lead
                                                                   viewer):
     fabricator.email = "bob@example.com"
     fabricator.save()
-    part = services.part_create(actor=fabricator, name="Bracket", type="cnc")
+    part = services.part_create(actor=fabricator, name="Bracket", type="hand")  # approved without a model
     notifications.part_follow(user=viewer, part=part)
     services.part_approve(part=part, actor=lead, note="")
     services.part_assign(part=part, actor=lead, assignee=fabricator)
@@ -70,7 +70,7 @@ def test_each_part_event_reaches_a_receiver_that_checks_the_signature(through, l
     endpoint = webhooks.endpoint_create(actor=lead, url=receiver.url)
     receiver.secret = endpoint.secret
 
-    part = services.part_create(actor=lead, name="Gusset")
+    part = services.part_create(actor=lead, name="Gusset", type="hand")
     services.part_update(part=part, actor=lead, material="7075")
     services.part_approve(part=part, actor=lead, note="")
 

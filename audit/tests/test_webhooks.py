@@ -21,7 +21,7 @@ from partsite.models import Event
 
 def test_each_part_event_reaches_the_receiver_signed_and_in_order(lead, fabricator, endpoint, receiver, telling):
     with telling:
-        part = services.part_create(actor=fabricator, name="Bracket", material="6061")
+        part = services.part_create(actor=fabricator, name="Bracket", material="6061", type="hand")
         services.part_update(part=part, actor=fabricator, material="7075")
         services.part_approve(part=part, actor=lead, note="")
         services.part_assign(part=part, actor=lead, assignee=fabricator)
@@ -60,7 +60,7 @@ def test_an_endpoint_hears_only_the_event_types_it_chose(lead, receiver, telling
     receiver.secret = endpoint.secret
 
     with telling:
-        part = services.part_create(actor=lead, name="Spacer")
+        part = services.part_create(actor=lead, name="Spacer", type="hand")
         services.part_approve(part=part, actor=lead, note="")
 
     assert [payload["type"] for payload in receiver.verified()] == ["part.moved"]

@@ -63,3 +63,10 @@ def send_part(client, part, data):
             return stored.status
     except urllib.error.HTTPError as refused:
         return refused.code
+
+
+def approve_by_name(client, part):
+    """Approve a part naming its latest STEP revision: without a worker nothing is converted, and an
+    unconverted model is approved only when named (parts.services)."""
+    latest = part.revisions.latest_step()
+    return client.post(f"/api/parts/{part.pk}/approve/", {"revision": latest.pk} if latest else {}, format="json")

@@ -4,7 +4,7 @@ import pytest
 
 from audit.models import FileAccess
 from files.models import Revision
-from files.tests.helpers import post_file, stored_keys
+from files.tests.helpers import approve_by_name, post_file, stored_keys
 from files.tests.samples import box_step
 from parts.lifecycle import Status
 from parts.tests.factories import make_part
@@ -60,7 +60,7 @@ def test_deleting_a_revision_in_the_admin_removes_its_file(admin_client_for_lead
 
 
 def test_an_approved_revision_cannot_be_deleted_in_the_admin(admin_client_for_lead, as_lead, revision):
-    as_lead.post(f"/api/parts/{revision.part_id}/approve/")
+    approve_by_name(as_lead, revision.part)
 
     page = admin_client_for_lead.post(f"/admin/files/revision/{revision.pk}/delete/", {"post": "yes"})
 
@@ -71,7 +71,7 @@ def test_an_approved_revision_cannot_be_deleted_in_the_admin(admin_client_for_le
 
 def test_bulk_delete_with_a_pinned_revision_deletes_nothing_and_names_it(admin_client_for_lead, as_lead,
                                                                         as_fabricator, revision):
-    as_lead.post(f"/api/parts/{revision.part_id}/approve/")
+    approve_by_name(as_lead, revision.part)
     loose = post_file(as_fabricator, make_part(), box_step(5, 5, 5)).json()["id"]
 
     response = admin_client_for_lead.post(
@@ -121,3 +121,10 @@ def test_a_retired_part_keeps_its_revisions_listed(admin_client_for_lead, as_lea
     revision.part.refresh_from_db()
     assert revision.part.status == Status.RETIRED
     assert "gusset.step" in admin_client_for_lead.get("/admin/files/revision/").content.decode()
+
+
+def test_a_revisions_page_has_no_save_buttons_but_can_still_delete(admin_client_for_lead, revision):
+    html = admin_client_for_lead.get(f"/admin/files/revision/{revision.pk}/change/").content.decode()
+
+    assert 'name="_save"' not in html and 'name="_continue"' not in html
+    assert f"/admin/files/revision/{revision.pk}/delete/" in html

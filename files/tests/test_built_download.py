@@ -6,7 +6,7 @@ import pytest
 
 from audit.models import FileAccess
 from conftest import client_for
-from files.tests.helpers import fetch, post_file
+from files.tests.helpers import approve_by_name, fetch, post_file
 from files.tests.samples import box_step
 from parts.tests.factories import make_part
 
@@ -27,7 +27,8 @@ def built_part(as_lead, as_fabricator):
     part = make_part()
     upload(as_fabricator, part, BUILT, "as built.step")
     for client, move in [(as_lead, "approve"), (as_fabricator, "claim"), (as_fabricator, "complete")]:
-        assert client.post(f"/api/parts/{part.pk}/{move}/").status_code == 200
+        moved = approve_by_name(client, part) if move == "approve" else client.post(f"/api/parts/{part.pk}/{move}/")
+        assert moved.status_code == 200
     return part
 
 

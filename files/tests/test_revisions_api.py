@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from conftest import client_for
 from files.models import Revision
-from files.tests.helpers import convert_now, fetch, post_file, stored_keys
+from files.tests.helpers import approve_by_name, convert_now, fetch, post_file, stored_keys
 from files.tests.samples import box_step, pdf_bytes, step_header
 from parts.lifecycle import Status
 from parts.models import Part
@@ -221,7 +221,7 @@ def test_a_revision_an_approval_or_a_completion_refers_to_cannot_be_deleted(
     if pinned_by == "approval":
         part = make_part()
         revision = upload(as_fabricator, part, box_step())
-        assert as_lead.post(f"/api/parts/{part.pk}/approve/").status_code == 200
+        assert approve_by_name(as_lead, part).status_code == 200
     else:
         part = make_part(status=Status.IN_PROGRESS, assignee=as_fabricator.user)
         revision = upload(as_fabricator, part, box_step())
@@ -246,7 +246,7 @@ def test_approval_pins_the_latest_step_revision_and_a_newer_upload_does_not_move
     reviewed = upload(as_fabricator, part, box_step(20, 10, 10), "v2.step")
     upload(as_fabricator, part, pdf_bytes(), "v2.pdf")
 
-    approved = as_lead.post(f"/api/parts/{part.pk}/approve/").json()
+    approved = approve_by_name(as_lead, part).json()
 
     pinned = approved["approved_revision"]
     assert (pinned["id"], pinned["label"], pinned["sha256"]) == (reviewed["id"], "R2", reviewed["sha256"])
@@ -262,7 +262,7 @@ def test_approval_pins_the_latest_step_revision_and_a_newer_upload_does_not_move
 def test_completion_records_the_approved_revision_as_built_even_after_a_newer_upload(as_lead, as_fabricator):
     part = make_part()
     approved = upload(as_fabricator, part, box_step(10, 10, 10), "v1.step")
-    as_lead.post(f"/api/parts/{part.pk}/approve/")
+    approve_by_name(as_lead, part)
     upload(as_fabricator, part, box_step(20, 10, 10), "v2.step")
 
     assert as_fabricator.post(f"/api/parts/{part.pk}/claim/").status_code == 200
@@ -282,7 +282,7 @@ def test_a_parts_download_is_its_approved_revision(as_lead, as_fabricator, as_vi
     part = make_part()
     approved = box_step(10, 10, 10)
     upload(as_fabricator, part, approved, "approved.step")
-    as_lead.post(f"/api/parts/{part.pk}/approve/")
+    approve_by_name(as_lead, part)
     upload(as_fabricator, part, box_step(20, 10, 10), "newer.step")
 
     status, headers, body = fetch(as_viewer, f"/api/parts/{part.pk}/download/")
@@ -340,7 +340,7 @@ def test_a_part_with_a_pinned_revision_cannot_be_deleted_and_should_be_retired(
 ):
     part = make_part(part_number="P-00007")
     upload(as_fabricator, part, box_step(10, 10, 10))
-    as_lead.post(f"/api/parts/{part.pk}/approve/")
+    approve_by_name(as_lead, part)
     upload(as_fabricator, part, box_step(20, 10, 10))
     keys = stored_keys()
 
@@ -426,7 +426,8 @@ def part_with_revisions(lead, fabricator):
     upload(fabricator, part, box_step(part.pk, 10, 10))
     upload(fabricator, part, pdf_bytes(1000 + part.pk), "bracket.pdf")
     for client, move in [(lead, "approve"), (fabricator, "claim"), (fabricator, "complete")]:
-        assert client.post(f"/api/parts/{part.pk}/{move}/").status_code == 200
+        moved = approve_by_name(client, part) if move == "approve" else client.post(f"/api/parts/{part.pk}/{move}/")
+        assert moved.status_code == 200
     upload(fabricator, part, box_step(part.pk, 20, 10))
     return part
 

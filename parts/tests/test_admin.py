@@ -7,7 +7,7 @@ from django.contrib.messages import get_messages
 
 from parts.lifecycle import BADGE_COLOURS, Action, Status
 from parts.models import Part, PartEvent
-from parts.tests.factories import make_part
+from parts.tests.factories import make_part, make_revision
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/parts/part/"
@@ -83,9 +83,15 @@ def test_the_list_searches_names_numbers_and_assignees(admin_client, fabricator)
 
 def test_approve_in_bulk_uses_the_lifecycle_and_reports_what_it_refused(admin_client, lead):
     waiting = [make_part(status=Status.PENDING) for _ in range(2)]
+    for part in waiting:
+        make_revision(part)
     done = make_part(status=Status.COMPLETED, part_number="DONE-1")
 
-    response = run_action(admin_client, "approve", [*waiting, done])
+    confirm = run_action(admin_client, "approve", [*waiting, done])
+    assert not PartEvent.objects.exists()  # the confirmation page tells what will happen; nothing is done yet
+    assert "Refused:</strong> Cannot approve a part that is completed" in confirm.content.decode()
+
+    response = run_action(admin_client, "approve", [*waiting, done], apply="1")
 
     assert response.status_code == 302
     for part in waiting:
@@ -95,9 +101,9 @@ def test_approve_in_bulk_uses_the_lifecycle_and_reports_what_it_refused(admin_cl
     done.refresh_from_db()
     assert done.status == Status.COMPLETED
     assert not PartEvent.objects.filter(part=done).exists()
-    assert messages_of(response) == [
-        "2 parts updated.",
-        "DONE-1: Cannot approve a part that is completed; only from: in review.",
+    assert messages_of(response)[0] == "DONE-1: Cannot approve a part that is completed; only from: in review."
+    assert messages_of(response)[1:] == [
+        f"{part.part_number}: In review → Approved; pins R1 {part.approved_revision.filename}" for part in waiting
     ]
 
 
@@ -134,7 +140,8 @@ def test_assign_gives_the_parts_to_the_chosen_user(admin_client, fabricator):
         assert PartEvent.objects.get(part=part).note == "Assigned to bob"
     pending.refresh_from_db()
     assert (pending.status, pending.assignee) == (Status.PENDING, None)
-    assert "NEW-1: Cannot assign a part that is in review" in messages_of(response)[1]
+    assert "NEW-1: Cannot assign a part that is in review" in messages_of(response)[0]
+    assert f"{parts[0].part_number}: Approved → In progress; assigned to bob" in messages_of(response)
 
 
 def test_send_back_asks_for_a_reason_and_records_it(admin_client, fabricator):
@@ -164,6 +171,7 @@ def test_send_back_without_a_reason_asks_again(admin_client):
 
 def test_the_change_page_shows_the_timeline_read_only(admin_client, as_lead):
     part = make_part(status=Status.PENDING)
+    make_revision(part)
     as_lead.post(f"/api/parts/{part.pk}/approve/", {"note": "Looks right"}, format="json")
 
     html = admin_client.get(change_page(part)).content.decode()
@@ -223,8 +231,8 @@ def test_the_part_page_shows_its_files_and_which_revision_was_approved(as_lead, 
     from files.tests.samples import box_step
 
     part = make_part()
-    post_file(as_fabricator, part, box_step(10, 10, 10), "first.step")
-    as_lead.post(f"/api/parts/{part.pk}/approve/")
+    first = post_file(as_fabricator, part, box_step(10, 10, 10), "first.step").json()
+    as_lead.post(f"/api/parts/{part.pk}/approve/", {"revision": first["id"]})
     post_file(as_fabricator, part, box_step(20, 10, 10), "second.step")
     client = Client()
     client.force_login(lead)

@@ -14,7 +14,7 @@ from audit.models import FileAccess
 from conftest import client_for
 from files.models import Revision
 from files.storage import StorageError, vault
-from files.tests.helpers import post_file
+from files.tests.helpers import approve_by_name, post_file
 from files.tests.samples import box_step, pdf_bytes
 from parts.archive import MANIFEST_COLUMNS, NO_APPROVED_STEP, safe_name
 from parts.tests.factories import make_part
@@ -35,7 +35,7 @@ def parts(as_lead, as_fabricator):
     approved = make_part(part_number="P-00001", name="Bracket", subsystem="Drivetrain")
     upload(as_fabricator, approved, box_step(10, 10, 10, padding=150_000), "bracket.step")
     upload(as_fabricator, approved, pdf_bytes(1001), "bracket.pdf")
-    assert as_lead.post(f"/api/parts/{approved.pk}/approve/").status_code == 200
+    assert approve_by_name(as_lead, approved).status_code == 200
     upload(as_fabricator, approved, box_step(20, 10, 10), "bracket v2.step")
     upload(as_fabricator, approved, pdf_bytes(1002), "bracket rev B.pdf")
 
@@ -48,7 +48,7 @@ def parts(as_lead, as_fabricator):
     other = make_part(part_number="a_B_1", name="Odd two", subsystem="Frame")
     upload(as_fabricator, other, box_step(50, 10, 10), "x.step")
     for part in (odd, other):
-        assert as_lead.post(f"/api/parts/{part.pk}/approve/").status_code == 200
+        assert approve_by_name(as_lead, part).status_code == 200
     return approved, drawn, odd, other
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from parts.lifecycle import Status
-from parts.tests.factories import make_part
+from parts.tests.factories import make_part, make_revision
 
 pytestmark = pytest.mark.django_db
 
@@ -14,6 +14,7 @@ def post(client, part, action, body=None):
 
 def test_approve_records_the_reviewer_and_time(as_lead, lead):
     part = make_part()
+    make_revision(part)
 
     body = post(as_lead, part, "approve").json()
 
@@ -138,6 +139,7 @@ def test_retire_and_restore(as_lead):
 
 def test_every_write_changes_updated_at(as_lead, fabricator):
     part = make_part()
+    make_revision(part)
     before = part.updated_at
 
     post(as_lead, part, "approve")
@@ -171,6 +173,6 @@ def test_allowed_actions_follow_role_and_state(as_lead, as_fabricator, as_viewer
     def actions(client):
         return set(client.get(f"/api/parts/{part.pk}/").json()["allowed_actions"])
 
-    assert actions(as_lead) == {"unclaim", "complete", "send_back", "retire"}
+    assert actions(as_lead) == {"repin", "unclaim", "complete", "send_back", "retire"}
     assert actions(as_fabricator) == {"unclaim", "complete"}
     assert actions(as_viewer) == set()
