@@ -15,7 +15,8 @@ each broker of BENCH_BROKER_URL (Partsite's embedded broker and Redis):
   Partsite's child is: multiprocessing's forkserver with numpy and cascadio preloaded,
   timed from the fork to the child's exit.
 
-The two alternate file by file (pipeline first, then the reference first, ...). One sample
+The two alternate file by file (pipeline first, then the reference first, ...), each after
+every dirty page is written back, and both read the file from the page cache. One sample
 is the whole corpus; the target is on the corpus total. Upload to ready GLB is the time
 from the start of the upload's request to the worker's `conversion_finished_at`, for the
 corpus's convertible file nearest 100 KB.
@@ -33,7 +34,7 @@ from pathlib import Path
 
 from bench.harness import ROOT, SAMPLES, Figure, Section, Target, envlist, markdown_table, spread
 from bench.servers import Worker, storage_env
-from bench.site import EMBEDDED, Site, database_setting
+from bench.site import EMBEDDED, Site, database_setting, flush_writes
 
 CORPUS = Path(os.environ.get("PARTSITE_STEP_CORPUS", ROOT.parent / "shared" / "step"))
 BROKERS = envlist("BENCH_BROKER_URL", f"{EMBEDDED},redis://127.0.0.1:6379/15")
@@ -139,6 +140,7 @@ def measure_broker(section, broker, files, small, bare, scratch):
                 for sample in range(SAMPLES):
                     for path in files:
                         for step in (run_pipeline, run_bare) if sample % 2 == 0 else (run_bare, run_pipeline):
+                            flush_writes()  # neither pays for the other's writes
                             step(path)
                     print(f"  sample {sample + 1} of {SAMPLES}: pipeline "
                           f"{sum(row['pipeline'][-1] for row in rows.values()):.2f} s, bare "

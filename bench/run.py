@@ -87,6 +87,8 @@ def main():
         "knobs": knobs(),
     }
     print(f"Benchmark of {run['commit']} on {run['machine']['CPU']}; sections: {', '.join(chosen)}", flush=True)
+    print("Settings: " + (", ".join(f"{name}={value}" for name, value in run["knobs"].items()) or "the defaults")
+          + " (each section prints what it runs on)", flush=True)
     machine.adopt_orphans()
     busy = machine.Busy()
     time.sleep(IDLE_CHECK_SECONDS)
