@@ -76,7 +76,11 @@ def _number(value):
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def _warnings(name, run):
+def _apart(row):
+    return f"B/A {row[4]}" if row[5] == "NO" else row[5]
+
+
+def _warnings(run):
     found = []
     if run.get("quick"):
         found.append("a quick run (BENCH_QUICK=1)")
@@ -84,7 +88,7 @@ def _warnings(name, run):
         found.append("the machine was busy")
     if run.get("sections_not_run"):
         found.append("not run: " + ", ".join(run["sections_not_run"]))
-    return f"  ({name}: {'; '.join(found)}: not for comparison)" if found else ""
+    return f" ({'; '.join(found)}: not for comparison)" if found else ""
 
 
 def main(argv=None):
@@ -99,7 +103,7 @@ def main(argv=None):
         runs.append(json.loads(path.read_text()))
     first, second = runs
     for name, run in (("A", first), ("B", second)):
-        print(f"{name}: {run['commit']}, {run['date']}, calibration {calibration(run):.0f} MB/s{_warnings(name, run)}")
+        print(f"{name}: {run['commit']}, {run['date']}, calibration {calibration(run):.0f} MB/s{_warnings(run)}")
     rows = compared(first, second)
     print()
     print(markdown_table(("Measure", "Compared", "A", "B", "B/A", f"Within ±{TOLERANCE:.0%}"),
@@ -108,9 +112,9 @@ def main(argv=None):
     apart = [row for row in judged if row[-2] != "yes"]
     what = "figures" if options.all else "ratios"
     print(f"\n{len(judged) - len(apart)} of {len(judged)} {what} agree within ±{TOLERANCE:.0%}"
-          + (f"; not: {'; '.join(f'{row[0]} ({row[-2]})' for row in apart)}." if apart else "."))
+          + (f"; not: {'; '.join(f'{row[0]} ({_apart(row)})' for row in apart)}." if apart else "."))
     if not options.all and (loose := [row for row in rows if not row[-1] and row[-2] != "yes"]):
-        print(f"{len(loose)} absolute figures moved more (not counted; --all counts them).")
+        print(f"{len(loose)} absolute figures do not agree or are in one run only (not counted; --all counts them).")
     return 1 if apart else 0
 
 

@@ -68,7 +68,7 @@ def test_a_ratio_apart_exits_nonzero_and_is_named(tmp_path, capsys):
     first = written(tmp_path, "a", a_run(700, [upload(90.0)]))
     second = written(tmp_path, "b", a_run(700, [upload(70.0)]))
     assert main([first, second]) == 1
-    assert "0 of 1 ratios agree within ±10%; not: Upload 50 MB, simple, local (NO)." in capsys.readouterr().out
+    assert "0 of 1 ratios agree within ±10%; not: Upload 50 MB, simple, local (B/A 0.78)." in capsys.readouterr().out
 
 
 def test_absolute_figures_apart_count_only_when_asked(tmp_path):
@@ -88,4 +88,4 @@ def test_a_quick_run_is_called_out(tmp_path, capsys):
     first = written(tmp_path, "a", a_run(700, [upload(90.0)], quick=True))
     second = written(tmp_path, "b", a_run(700, [upload(90.0)]))
     main([first, second])
-    assert "(A: a quick run (BENCH_QUICK=1): not for comparison)" in capsys.readouterr().out
+    assert "calibration 700 MB/s (a quick run (BENCH_QUICK=1): not for comparison)" in capsys.readouterr().out
