@@ -17,6 +17,8 @@ the total over those files; the page cache holds every file after the untimed fi
 """
 
 import csv
+import importlib
+import math
 import multiprocessing
 import os
 import subprocess
@@ -33,7 +35,6 @@ from bench.site import flush_writes
 CORPUS = Path(os.environ.get("PARTSITE_STEP_CORPUS", ROOT.parent / "shared" / "step"))
 SMALL_FILE_BYTES = 1024 * 1024
 QUICK_FILES = 4  # a quick run takes the smallest few
-LIMITS = ["--memory-mb", "2048", "--cpu-seconds", "300"]
 # The fork server is our own code (STYLE 14): it stays only while it saves at least a tenth.
 WORTH_KEEPING = 0.9
 
@@ -72,10 +73,16 @@ def timed(job):
 
 
 def fresh_interpreter(module, source, target):
-    """A job as the standard library would start it from a pool process: a new Python, the same limits."""
+    """A job as the standard library would start it from a pool process: a new Python, with the limits
+    and the environment files/forkserver.py gives the server's children."""
+    defaults = importlib.import_module(module)
+    cpu_seconds = math.ceil(defaults.DEFAULT_TIMEOUT_S * (os.cpu_count() or 1)) + 10
+    limits = ["--memory-mb", str(defaults.DEFAULT_MEMORY_MB), "--cpu-seconds", str(cpu_seconds)]
+    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"}
+
     def job():
-        subprocess.run([sys.executable, "-m", module, str(source), str(target), *LIMITS], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", module, str(source), str(target), *limits], cwd=ROOT, env=env,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return job
 
 
