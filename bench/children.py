@@ -146,8 +146,7 @@ def main():
             note="the fork server (files/forkserver.py) is kept while it saves at least a tenth",
         ))
     section.setup = {"files": f"the corpus's convertible files under {SMALL_FILE_BYTES // 1024} KB"
-                     + (f", the {QUICK_FILES} smallest (quick run)" if QUICK else ""),
-                     "multiprocessing from a Celery pool process": refused}
+                     + (f", the {QUICK_FILES} smallest (quick run)" if QUICK else "")}
     section.tables.append(markdown_table(
         ("File", "Size (KB)", "Convert, server (s)", "Convert, fresh (s)", "Preview, server (s)",
          "Preview, fresh (s)"),
