@@ -115,6 +115,11 @@ def main():
             raw = json.loads(measured.read_text()) if measured.exists() else {"name": name, "title": name}
             raw["busy"], raw["exit_code"] = busy.end(), finished.returncode
             run["sections"].append(raw)
+            left = sum(seconds for later, seconds in run["expected_seconds"].items()
+                       if later not in {done["name"] for done in run["sections"]})
+            print(f"-- {name} took {raw['busy']['seconds'] / 60:.1f} min (expected "
+                  f"{run['expected_seconds'][name] / 60:.1f})" + (f"; about {left / 60:.0f} min to go" if left else ""),
+                  flush=True)
     run["seconds"] = time.monotonic() - started
     run["calibration_after"] = machine.calibrate()
     run["sections"].append(soak())
