@@ -65,8 +65,10 @@ class Bare:
     """Bare cascadio in children of a warm fork server (bench/bare.py)."""
 
     def __init__(self, scratch):
-        # As Partsite's fork server runs: numpy without a thread pool of its own to copy into children.
+        # As Partsite's fork server runs (files/forkserver.py): numpy without a thread pool of its own to
+        # copy into children, and glibc's malloc arenas capped as there.
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        os.environ["MALLOC_ARENA_MAX"] = "2"
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["bench.bare"])
         self.glb_path = str(Path(scratch) / "bare.glb")
