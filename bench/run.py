@@ -58,7 +58,8 @@ def estimate(chosen, previous, calibration):
     """
     earlier = {}
     if previous and previous.get("quick") == QUICK:
-        scale = SAMPLES / previous["samples"] * previous["calibration_before"] / calibration
+        then = (previous["calibration_before"] + previous.get("calibration_after", previous["calibration_before"])) / 2
+        scale = SAMPLES / previous["samples"] * then / calibration
         earlier = {raw["name"]: raw["busy"]["seconds"] * scale for raw in previous["sections"]
                    if raw.get("busy") and not raw.get("exit_code") and not raw.get("skipped")}
     return [(name, earlier[name], f"the run of {previous['date']}") if name in earlier else
