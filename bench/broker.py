@@ -47,13 +47,15 @@ class Transport:
     """One kombu transport under test, on a folder (or Redis key prefix) of its own."""
 
     def __init__(self, kind, folder, url=None):
-        self.kind, self.folder, self.url = kind, Path(folder), url
+        self.kind, self.root, self.url = kind, Path(folder), url
+        self.folder, self.generation = self.root / "0", 0
         self.prefix = f"partsite-bench-{uuid.uuid4().hex[:8]}:"
         self.name = {"partsite": EMBEDDED_NAME, "filesystem": "kombu's filesystem transport",
                      "sqla": "kombu's SQLAlchemy transport (SQLite)"}.get(kind, "Redis")
         self.where = without_password(url) if url else {
-            "partsite": broker.url(self.folder / "partsite.sqlite3"), "filesystem": str(self.folder / "fs"),
-            "sqla": f"sqla+sqlite:///{self.folder / 'stock.sqlite3'}"}[kind]
+            "partsite": broker.url("<a new SQLite file for each measurement>"),
+            "filesystem": "filesystem://, a new folder for each measurement",
+            "sqla": "sqla+sqlite:///<a new SQLite file for each measurement>"}[kind]
 
     def connect(self):
         if self.kind == "filesystem":
@@ -70,11 +72,13 @@ class Transport:
         return Connection(self.url, transport_options={"global_keyprefix": self.prefix})
 
     def fresh(self):
-        """An empty broker before each measurement."""
+        """An empty broker before each measurement: Redis's keys deleted, or new files in a new folder
+        (kombu's SQLAlchemy transport remembers, per URL and process, that it made its tables)."""
         if self.kind == "redis":
             self.forget()
             return
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self.generation += 1
+        self.folder = self.root / str(self.generation)
         for folder in ("fs", "fs-processed", "fs-control"):
             (self.folder / folder).mkdir(parents=True)
 

@@ -70,7 +70,8 @@ def soak():
     """The soak figures (`make soak`) as a section of this report, or the slot saying where they come from."""
     if SOAK.is_file():
         return json.loads(SOAK.read_text())
-    return {"name": "soak", "title": "Soak", "skipped": f"no soak figures at {SOAK}: `make soak` writes them there "
+    where = SOAK.relative_to(ROOT) if SOAK.is_relative_to(ROOT) else SOAK
+    return {"name": "soak", "title": "Soak", "skipped": f"no soak figures at {where}: `make soak` writes them there "
             "(BENCH_SOAK_RESULTS), and the next `make bench` shows them here with their own stamp."}
 
 
