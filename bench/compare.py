@@ -1,9 +1,9 @@
 """Two runs side by side, and whether they agree: `python -m bench.compare A/results.json B/results.json`.
 
-For each figure of either run: its ratio to its reference in each (or, without a reference,
-its median, scaled by the runs' calibration figures so that a slower machine's seconds and
-MB/s compare with a faster one's; memory and counts as measured), B over A, and whether
-the two agree within ±10%. Two back-to-back runs of one commit on an idle machine should
+For each figure of either run: its ratio to its reference in each (or, without a reference
+or with a target on the figure itself, its median, scaled by the runs' calibration figures so
+that a slower machine's seconds and MB/s compare with a faster one's; memory and counts as
+measured), B over A, and whether the two agree within ±10%. Two back-to-back runs of one commit on an idle machine should
 agree on every ratio (issue 17): the exit code is 1 when a ratio does not, or is in one run
 only; absolute figures are shown and judged too, but count towards the exit code only with
 --all (a p99 on a shared 2-core machine moves more than a ratio measured beside its reference).
@@ -49,11 +49,12 @@ def compared(first, second):
         a, b = ours.get(measure), theirs.get(measure)
         if a is None or b is None:
             present = a or b
-            shown = _number(present.ratio) if present.ratio is not None else _median(present)
-            rows.append((measure, "ratio" if present.ratio is not None else present.unit, shown if a else "-",
-                         shown if b else "-", "-", "only in A" if a else "only in B", present.ratio is not None))
+            by_ratio = _judged_by_ratio(present)
+            shown = _number(present.ratio) if by_ratio else _median(present)
+            rows.append((measure, "ratio" if by_ratio else present.unit, shown if a else "-",
+                         shown if b else "-", "-", "only in A" if a else "only in B", by_ratio))
             continue
-        if a.ratio is not None and b.ratio is not None:
+        if _judged_by_ratio(a) and _judged_by_ratio(b):
             what, value_a, value_b = "ratio", a.ratio, b.ratio
         elif a.unit in UNSCALED:
             what, value_a, value_b = a.unit, statistics.median(a.samples), statistics.median(b.samples)
@@ -65,6 +66,12 @@ def compared(first, second):
                      f"{value_b / value_a:.2f}" if value_a else "-",
                      "yes" if agree(value_a, value_b) else "NO", what == "ratio"))
     return rows
+
+
+def _judged_by_ratio(figure):
+    """A figure with a reference, unless its target is on the figure itself: then the reference is shown
+    for context (the embedded broker beside Redis), and the figure is what is compared."""
+    return figure.ratio is not None and (figure.target is None or figure.target.on == "ratio")
 
 
 def _median(figure):

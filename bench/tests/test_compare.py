@@ -89,3 +89,13 @@ def test_a_quick_run_is_called_out(tmp_path, capsys):
     second = written(tmp_path, "b", a_run(700, [upload(90.0)]))
     main([first, second])
     assert "calibration 700 MB/s (a quick run (BENCH_QUICK=1): not for comparison)" in capsys.readouterr().out
+
+
+def test_a_figure_held_to_its_own_target_is_compared_as_a_figure_even_beside_a_reference():
+    wait = "The embedded broker: publish to receipt"
+
+    def run_with(ms, redis_ms):
+        return a_run(700, [Figure(wait, "ms", [ms] * 5, "Redis", [redis_ms] * 5, Target("figure", "<", 100))])
+
+    rows = compared(run_with(55.0, 5.0), run_with(57.0, 9.0))
+    assert rows == [(wait, "ms", "55", "57", "1.04", "yes", False)]
