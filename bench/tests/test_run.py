@@ -1,7 +1,12 @@
 """How long a run should take, said before it starts: from the last run of the same kind, or typical figures."""
 
+import json
+import os
+import subprocess
+import sys
+
 from bench import run
-from bench.harness import QUICK, SAMPLES
+from bench.harness import QUICK, ROOT, SAMPLES, Figure, Section, Target
 
 
 def a_previous_run(samples, calibration, seconds, quick=QUICK):
@@ -30,3 +35,23 @@ def test_a_section_that_failed_last_time_is_not_an_estimate():
 
 def test_every_section_has_a_typical_figure():
     assert set(run.TYPICAL_SECONDS) == set(run.SECTIONS)
+
+
+def test_a_run_writes_one_report_with_its_duration_the_sections_left_out_and_the_soak_figures(tmp_path):
+    soak = Section("soak", "Soak", ran={"commit": "fedcba987654 Soak", "date": "2026-11-29 08:00 UTC"})
+    soak.figures = [Figure("Failed requests in the soak", "requests", [0.0], target=Target("figure", "<=", 0))]
+    (tmp_path / "soak.json").write_text(json.dumps({**soak.__dict__, "figures": [figure.as_json() for figure in soak.figures]}))
+    env = {**os.environ, "BENCH_SECTIONS": "hashing", "BENCH_HASHING_MB": "4", "BENCH_SAMPLES": "2",
+           "BENCH_OUT": str(tmp_path / "out"), "BENCH_SOAK_RESULTS": str(tmp_path / "soak.json")}
+    env.pop("BENCH_QUICK", None)
+    finished = subprocess.run([sys.executable, "-m", "bench.run"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert "Expect about" in finished.stdout and "hashing took" in finished.stdout
+    text = (tmp_path / "out" / "RESULTS.md").read_text()
+    assert "**Part of a run** (BENCH_SECTIONS): transfers, listing, conversion, children, broker, viewer not run." in text
+    assert "**2 samples per figure**" in text
+    assert "minutes for the sections (expected" in text
+    assert "## Soak\n\nNot from this run: measured at fedcba987654 Soak, 2026-11-29 08:00 UTC." in text
+    measured = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [section["name"] for section in measured["sections"]] == ["hashing", "soak"]
+    assert len(measured["sections"][0]["figures"][0]["samples"]) == 2
