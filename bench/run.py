@@ -36,7 +36,7 @@ IDLE_CHECK_SECONDS = 5
 # work (quick: as measured; full: the quick figures scaled by samples and sizes), with 5 samples (full)
 # and 3 (quick): the estimate when BENCH_OUT holds no earlier run to go by.
 TYPICAL_SECONDS = {
-    "transfers": (800, 120), "hashing": (20, 10), "listing": (400, 140), "conversion": (1100, 200),
+    "transfers": (800, 120), "hashing": (20, 10), "listing": (400, 140), "conversion": (1100, 240),
     "children": (280, 60), "broker": (150, 90), "viewer": (130, 100),
 }
 SOAK = Path(os.environ.get("BENCH_SOAK_RESULTS") or ROOT / "bench" / "soak.json")
