@@ -33,8 +33,10 @@ test: $(VENV)/.dev-installed $(VENV)/.frontend-installed
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Each figure beside its reference, sampled alternately: uploads, downloads, the upload handler's hashing,
-# list and search on PostgreSQL (BENCH_DATABASE_URL), conversion, the 3D view's first frame. One run writes
-# bench/RESULTS.md and bench/results.json. BENCH_QUICK=1: smaller; BENCH_SECTIONS=transfers,...: some only.
+# list and search on PostgreSQL (BENCH_DATABASE_URL), conversion on each broker, the fork server's children
+# against a fresh interpreter, the embedded broker beside Redis, the 3D view's first frame. It prints how long
+# it expects to take. One run writes bench/RESULTS.md and bench/results.json; `python -m bench.compare A B`
+# says whether two runs agree. BENCH_QUICK=1: smaller; BENCH_SECTIONS=transfers,...: some only.
 bench: $(VENV)/.dev-installed $(VENV)/.frontend-installed
 	$(BIN)/python -m bench.run
 

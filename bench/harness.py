@@ -84,9 +84,11 @@ class Figure:
             return None, "not measured"
         median = statistics.median(values)
         met = self.target.holds(median)
-        margin = abs(median / self.target.value - 1) if self.target.value else 0.0
         held = sum(self.target.holds(value) for value in values)
         word = "met" if met else "**missed**"
+        if not self.target.value:  # "none lost": by how much is the median itself
+            return met, f"{word}{'' if met else f' at {median:g}'} ({held} of {len(values)} samples meet it)"
+        margin = abs(median / self.target.value - 1)
         return met, f"{word} by {margin:.0%} ({held} of {len(values)} samples meet it)"
 
     def as_json(self):
@@ -166,6 +168,7 @@ class Section:
     notes: str = ""  # how the section measures, for RESULTS.md
     skipped: str = ""  # why it did not run
     versions: dict = field(default_factory=dict)
+    ran: dict = field(default_factory=dict)  # commit and date, for figures from another run (make soak's)
 
     def add(self, figure):
         self.figures.append(figure)

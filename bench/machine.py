@@ -8,6 +8,7 @@ large difference between the two says the machine's speed changed during the run
 """
 
 import ctypes
+import datetime
 import hashlib
 import os
 import platform
@@ -54,6 +55,11 @@ def commit():
     subject = _run("git", "log", "-1", "--format=%s")
     dirty = _run("git", "status", "--porcelain", "--untracked-files=no")
     return f"{head} {subject}" + (" (with uncommitted changes)" if dirty else "")
+
+
+def stamp():
+    """The commit and the date (UTC) of a run, as RESULTS.md shows them."""
+    return {"commit": commit(), "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def describe():

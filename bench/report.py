@@ -5,6 +5,7 @@ from bench.harness import Section, markdown_table, spread
 # A section during which other processes kept more than this many cores busy on average was not measured
 # on a quiet machine.
 BUSY_OTHERS_CORES = 0.2
+MIN_SAMPLES = 5
 
 
 def noisy(run):
@@ -38,6 +39,11 @@ def render(run):
             f"cores busy on average during {len(busy)} of the stretches measured (see *Load*). Figures from a busy "
             "machine are not for comparison."
         )
+    if not run["quick"] and run["samples"] < MIN_SAMPLES:
+        warnings.append(f"**{run['samples']} samples per figure** (BENCH_SAMPLES): fewer than the {MIN_SAMPLES} "
+                        "a median and its spread need. Not for comparison.")
+    if run.get("sections_not_run"):
+        warnings.append(f"**Part of a run** (BENCH_SECTIONS): {', '.join(run['sections_not_run'])} not run.")
     failed = [raw["name"] for _, raw in sections if raw.get("exit_code")]
     if failed:
         warnings.append(f"**Sections that failed**: {', '.join(failed)} (their figures are missing).")
@@ -62,6 +68,8 @@ def render(run):
             ("Calibration: SHA-256 on one core (hashlib)",
              f"{run['calibration_before']:.0f} MB/s before the run, {run['calibration_after']:.0f} MB/s after"),
             ("Samples", f"{run['samples']} per figure" + (" (quick run)" if run["quick"] else "")),
+            *([("Duration", f"{run['seconds'] / 60:.1f} minutes for the sections (expected "
+                            f"{sum(run['expected_seconds'].values()) / 60:.1f})")] if "seconds" in run else []),
             ("Settings", ", ".join(f"{name}={value}" for name, value in run["knobs"].items()) or "the defaults"),
         ]),
         "",
@@ -95,6 +103,8 @@ def render(run):
     ]
     for section, raw in sections:
         lines += [f"## {section.title}", ""]
+        if section.ran:
+            lines += [f"Not from this run: measured at {section.ran['commit']}, {section.ran['date']}.", ""]
         if raw.get("exit_code"):
             lines += [f"Failed (exit code {raw['exit_code']}); see the run's output.", ""]
             continue

@@ -88,13 +88,14 @@ def main():
                         page.wait_for_url(f"{site.base}/")
                         page.add_init_script(FIRST_FRAME)
                         page.goto(page_url)
-                        page.wait_for_function("window.benchFirstModelFrame !== undefined")
+                        # Functions, not expressions: the pages' CSP forbids eval.
+                        page.wait_for_function("() => window.benchFirstModelFrame !== undefined")
                         timings.append(page.evaluate("""() => ({
                             html: performance.getEntriesByType("navigation")[0].responseEnd,
                             model: Math.max(0, ...performance.getEntriesByType("resource")
                                 .filter((entry) => entry.name.includes("/model")).map((entry) => entry.responseEnd)),
                         })"""))
-                        return page.evaluate("window.benchFirstModelFrame") / 1000
+                        return page.evaluate("() => window.benchFirstModelFrame") / 1000
                     finally:
                         context.close()
 

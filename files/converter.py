@@ -188,7 +188,7 @@ def preload():
 
 
 def step_to_glb(step: bytes) -> bytes:
-    """The bare conversion, in this process: what the child does (bench/conversion.py times it)."""
+    """The bare conversion, in this process: what the child does (and bench/bare.py, the benchmark's reference)."""
     step = step.removeprefix(UTF8_BOM)
     import cascadio
 

@@ -26,8 +26,9 @@ cannot start a child from a Celery pool process. billiard makes the pool process
 multiprocessing's current process, which is daemonic ("daemonic processes are not allowed
 to have children"), and with that flag cleared the start still fails on pickling billiard's
 authentication key. The standard library's way left is a fresh interpreter per job, which
-pays the imports every time: bench/children.py measures it side by side (bench/RESULTS.md),
-about half a second more per conversion and one to two seconds more per preview.
+pays the imports every time. `make bench`'s children section (bench/children.py) measures
+both side by side every run: for the corpus's small files, the fork server's children took
+0.71× the time of a fresh interpreter per job for conversions and 0.24× for previews (bench/NOTES.md).
 
 The server itself is single-threaded (OPENBLAS_NUM_THREADS=1): it says so on stderr if a
 preloaded library ever starts a thread, since a fork would then copy that thread's locks.

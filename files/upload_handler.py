@@ -36,7 +36,7 @@ def receiving_uploads(request):
 class DigestingUploadHandler(FileUploadHandler):
     # Django's multipart parser reads the body in its handlers' chunk size and searches each
     # chunk for the boundary in Python: 1 MiB instead of Django's 64 KiB makes a 500 MB
-    # upload about a quarter faster (bench/RESULTS.md) for 1 MiB more of memory.
+    # upload about a quarter faster (bench/NOTES.md, Uploads) for 1 MiB more of memory.
     chunk_size = 1 * MIB
 
     def __init__(self, request=None):

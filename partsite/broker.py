@@ -2,8 +2,9 @@
 
 It replaced kombu's filesystem transport, which lets a reader open a message file before its
 publisher has written it: the worker then died on `JSONDecodeError` and took the message with
-it (issue 18). A row in SQLite is committed whole or not at all. bench/broker.py measures the
-candidates; Redis stays the broker for anything bigger (CELERY_BROKER_URL).
+it (issue 18). A row in SQLite is committed whole or not at all. `make bench`'s broker section
+(bench/broker.py) measures it beside Redis every run, and the rejected candidates on request;
+what they did is in bench/NOTES.md. Redis stays the broker for anything bigger (CELERY_BROKER_URL).
 
 Its URL is `partsite+sqlite:///<path>`; the transport (partsite/broker_transport.py, which
 imports SQLAlchemy) is loaded only by a process that connects to it.

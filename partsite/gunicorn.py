@@ -29,8 +29,9 @@ logconfig_dict = {
 
 # glibc gives each thread that allocates its own malloc arena (up to 8 per core), and the
 # threads of a request and of boto3's uploads to S3 each keep megabytes in theirs: with
-# two arenas, a worker that has sent a 500 MB file to S3 holds about 140 MB instead of 165
-# (bench/RESULTS.md). Set here, in the master, so that every worker forked from it inherits it.
+# two arenas, a worker that had sent a 500 MB file to S3 held about 140 MB instead of 163
+# (bench/NOTES.md, Uploads; `make bench` checks the peak, < 150 MB, every run). Set here, in the
+# master, so that every worker forked from it inherits it.
 try:
     import ctypes
 

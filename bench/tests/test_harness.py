@@ -48,3 +48,10 @@ def test_p99_is_the_nearest_rank():
     assert percentile(latencies, 0.99) == 99
     assert percentile(latencies, 0.5) == 50
     assert percentile([5.0, 7.0], 0.99) == 7.0
+
+
+def test_a_target_of_none_says_how_many_were_found_when_missed():
+    lost = Figure("messages lost", "messages", [0, 3, 4], target=Target("figure", "<=", 0))
+    assert lost.verdict() == (False, "**missed** at 3 (1 of 3 samples meet it)")
+    assert Figure("messages lost", "messages", [0, 0, 0], target=Target("figure", "<=", 0)).verdict() == (
+        True, "met (3 of 3 samples meet it)")

@@ -59,3 +59,35 @@ def test_a_section_that_failed_is_reported_and_the_others_kept():
     text = render(a_run(exit_code=1))
     assert "**Sections that failed**: transfers" in text
     assert "Failed (exit code 1)" in text
+
+
+def test_a_full_run_with_fewer_than_five_samples_says_it_is_not_for_comparison():
+    run = {**a_run(), "samples": 3}
+    assert "**3 samples per figure** (BENCH_SAMPLES): fewer than the 5" in render(run)
+
+
+def test_part_of_a_run_names_the_sections_it_left_out():
+    run = {**a_run(), "sections_not_run": ["listing", "viewer"]}
+    assert "**Part of a run** (BENCH_SECTIONS): listing, viewer not run." in render(run)
+
+
+def test_the_duration_is_shown_beside_the_estimate():
+    run = {**a_run(), "seconds": 1500.0, "expected_seconds": {"transfers": 900.0, "listing": 420.0}}
+    assert "| Duration | 25.0 minutes for the sections (expected 22.0)" in render(run).replace("  ", "")
+
+
+def test_soak_figures_from_another_run_carry_that_runs_stamp_and_count_in_the_summary():
+    soak = Section("soak", "Soak", ran={"commit": "fedcba987654 Soak", "date": "2026-11-29 08:00 UTC"})
+    soak.figures = [Figure("Failed requests in a 30-minute soak", "requests", [0.0], target=Target("figure", "<=", 0))]
+    run = a_run()
+    run["sections"].append({"name": "soak", "title": "Soak", "ran": soak.ran,
+                            "figures": [figure.as_json() for figure in soak.figures]})
+    text = render(run)
+    assert "## Soak\n\nNot from this run: measured at fedcba987654 Soak, 2026-11-29 08:00 UTC." in text
+    assert "Targets met: 2 of 3." in text
+
+
+def test_without_soak_figures_the_slot_says_where_they_come_from():
+    run = a_run()
+    run["sections"].append({"name": "soak", "title": "Soak", "skipped": "no soak figures at bench/soak.json"})
+    assert "## Soak\n\nSkipped: no soak figures at bench/soak.json" in render(run)

@@ -177,7 +177,7 @@ class S3PartsWriter:
 
     Each `part_size` bytes written become a part, sent by a background thread while the next
     one fills. A part waits in a temporary file (FILE_UPLOAD_TEMP_DIR), not in memory: parts
-    held as 8 MiB buffers cost the web worker 25 MB more at its peak (bench/RESULTS.md), and
+    held as 8 MiB buffers cost the web worker 25 MB more at its peak (bench/NOTES.md), and
     botocore streams a file body from disk. At most IN_FLIGHT parts are on their way while
     the next fills; writing waits for one of them otherwise. Nothing is visible in the
     bucket until complete(); discard() drops every part sent. It is the S3 vault's upload
