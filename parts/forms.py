@@ -1,9 +1,12 @@
-"""The moves' HTML forms, built from their declaration (parts.moves): the part page's and the admin's."""
+"""The pages' HTML forms: the moves', built from their declaration (parts.moves), for the part page and
+the admin; and a part's own fields, for the pages that create and edit parts."""
 
 from django import forms
 
+from parts.models import Part
 from parts.moves import Person, Text
 from parts.permissions import assignable_people
+from parts.services import EDITABLE_FIELDS
 
 
 def _text_field(text, by_username):
@@ -43,3 +46,41 @@ class MoveForm(forms.Form):
         confirmation = spec.confirmation
         if part is not None and confirmation and confirmation.applies(part):
             self.fields[confirmation.name] = forms.BooleanField(label=confirmation.label.format(part=part))
+
+
+class PartForm(forms.ModelForm):
+    """A part's own fields, as the pages create and edit them (parts.services.EDITABLE_FIELDS).
+
+    The form checks each field; the services decide what may change (a service's refusal is
+    shown on the form, on the field it names)."""
+
+    class Meta:
+        model = Part
+        fields = EDITABLE_FIELDS
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["part_number"].widget.attrs["placeholder"] = "Generated when left blank"
+
+    def refuse(self, refused):
+        """Show a service's refusal (partsite.errors.DomainError) on the field it names, else above the form."""
+        self.add_error(refused.field if refused.field in self.fields else None, refused.message)
+
+    def changes(self):
+        """The fields the person changed, with their new values."""
+        return {name: self.cleaned_data[name] for name in self.changed_data}
+
+
+class FirstFilesForm(forms.Form):
+    """The files a new part may start with: a STEP model, a PDF drawing, or both."""
+
+    step_file = forms.FileField(label="STEP model (.step, .stp)", required=False)
+    drawing_file = forms.FileField(label="PDF drawing (.pdf)", required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["step_file"].widget.attrs["accept"] = ".step,.stp"
+        self.fields["drawing_file"].widget.attrs["accept"] = ".pdf"

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from audit.models import Follow
@@ -14,17 +15,19 @@ from files.models import ConversionStatus, Kind
 from files.permissions import check_may_upload
 from files.responses import revision_response
 from files.scanning import is_servable
+from files.services import check_content, check_size, kind_for_filename, revision_upload
+from files.upload_handler import receiving_uploads
 from partsite.errors import DomainError, NotPermitted
 from partsite.pages import role_required, run_or_tell
 from parts import selectors
 from parts.filters import PartFilter
-from parts.forms import MoveForm
+from parts.forms import FirstFilesForm, MoveForm, PartForm
 from parts.lifecycle import BADGE_COLOURS, MOVES, Action, Category, Status
 from parts.models import Part, category_q
 from parts.moves import MOVE_SPECS
-from parts.permissions import allowed_actions
+from parts.permissions import allowed_actions, can_edit_parts
 from parts.serializers import MOVE_BODY_SERIALIZERS
-from parts.services import MOVE_SERVICES
+from parts.services import MOVE_SERVICES, part_create, part_update
 
 BOARD_QUEUES = (Category.REVIEW, Category.CNC, Category.HAND, Category.MISC, Category.COMPLETED)
 # A queue to open when none is asked for: the first of these with parts in it.
@@ -60,6 +63,7 @@ def board(request):
         "filters": {name: request.GET.get(name, "") for name in ("subsystem", "material", "assignee", "search")},
         "kept_query": kept.urlencode(),
         "my_work": request.GET.get("assignee") == "me",
+        "may_create": can_edit_parts(request.user),
         **choices,
     })
 
@@ -103,6 +107,7 @@ def part_detail(request, pk):
         "moves": _move_buttons(request.user, part),
         "timeline": _with_repeats_folded(part_history(part)[::-1]),
         "may_upload": may_upload,
+        "may_edit": can_edit_parts(request.user),
         "following": Follow.objects.filter(user=request.user, part=part).exists(),
         "may_import": may_upload and bool(part.onshape_url) and onshape_import.is_configured(),
         "last_import": part.onshape_imports.select_related("revision").first(),
@@ -196,3 +201,89 @@ def stats(request):
         "buckets": selectors.completion_time_buckets(),
         "leaders": selectors.completion_leaderboard(),
     })
+
+
+def _may_not_edit(request):
+    return render(request, "403.html", {"exception": "Only leads and fabricators may create and edit parts."},
+                  status=403)
+
+
+def _check_first_files(files):
+    """Refuse, on its field, a first file that is not what it says, before the part is created:
+    a refused file must not leave a part behind."""
+    if not files.is_valid():
+        return False
+    for name, kind in (("step_file", Kind.STEP), ("drawing_file", Kind.DRAWING)):
+        uploaded = files.cleaned_data.get(name)
+        if not uploaded:
+            continue
+        try:
+            kind_for_filename(uploaded.name, kind)
+            check_size(uploaded.digest.size)
+            check_content(kind, uploaded.digest.head, uploaded.name)
+        except DomainError as refused:
+            files.add_error(name, refused.message)
+    return files.is_valid()
+
+
+@csrf_exempt  # checked below, once the upload handler is in place to take the files as they arrive
+@role_required
+def part_create_page(request):
+    """A new part, with its first STEP model and PDF drawing if they are at hand."""
+    if not can_edit_parts(request.user):
+        return _may_not_edit(request)
+    with receiving_uploads(request):
+        return csrf_protect(_part_create_page)(request)
+
+
+def _part_create_page(request):
+    if request.method != "POST":
+        return render(request, "parts/edit.html", {"form": PartForm(), "files": FirstFilesForm(), "creating": True})
+    form = PartForm(request.POST)
+    files = FirstFilesForm(request.POST, request.FILES)
+    if all([form.is_valid(), _check_first_files(files)]):
+        try:
+            part = part_create(actor=request.user, **form.cleaned_data)
+        except DomainError as refused:
+            form.refuse(refused)
+        else:
+            added = _add_first_files(request, part, files)
+            messages.success(request, f"{part.part_number} {part.name} created{added}.")
+            return redirect("part-detail", pk=part.pk)
+    return render(request, "parts/edit.html", {"form": form, "files": files, "creating": True}, status=400)
+
+
+def _add_first_files(request, part, files):
+    """Upload the new part's files; the part stays whatever becomes of them (a message says so)."""
+    added = []
+    for name in ("step_file", "drawing_file"):
+        uploaded = files.cleaned_data.get(name)
+        if not uploaded:
+            continue
+        try:
+            revision = revision_upload(part=part, actor=request.user, uploaded_file=uploaded)
+        except DomainError as refused:
+            messages.error(request, f"{uploaded.name} was not added: {refused.message}")
+        else:
+            added.append(f"{revision.label} {revision.filename}")
+    return f" with {' and '.join(added)}" if added else ""
+
+
+@role_required
+def part_edit_page(request, pk):
+    part = get_object_or_404(Part, pk=pk)
+    if not can_edit_parts(request.user):
+        return _may_not_edit(request)
+    if request.method != "POST":
+        return render(request, "parts/edit.html", {"form": PartForm(instance=part), "part": part})
+    # The form works on a copy: the part as stored is what the service re-reads under its lock.
+    form = PartForm(request.POST, instance=Part.objects.get(pk=part.pk))
+    if form.is_valid():
+        try:
+            changed = part_update(part=part, actor=request.user, **form.changes())
+        except DomainError as refused:
+            form.refuse(refused)
+        else:
+            messages.success(request, f"{changed.part_number} saved." if form.changed_data else "Nothing changed.")
+            return redirect("part-detail", pk=changed.pk)
+    return render(request, "parts/edit.html", {"form": form, "part": part}, status=400)
