@@ -8,6 +8,7 @@ from django.db.models import Case, Count, Expression, F, Prefetch, Q, Sum, Value
 from django.db.models.functions import RowNumber
 
 from files.models import Kind, Revision
+from files.selectors import revisions_matching
 from parts.lifecycle import Category, Status, category_of
 from parts.models import Part
 from parts.permissions import assignable_people
@@ -39,7 +40,8 @@ def part_queryset():
 
 
 # Searched by substring on SQLite; on PostgreSQL by words (StoredSearchVector), and the assignee by substring.
-SEARCH_FIELDS = ("name", "part_number", "notes", "subsystem", "material", "assignee__username")
+# Both also find a part by its revisions' file names, descriptions and STEP product names (files.selectors).
+SEARCH_FIELDS = ("name", "part_number", "notes", "subsystem", "material", "storage_location", "assignee__username")
 
 
 class StoredSearchVector(Expression):
@@ -68,14 +70,16 @@ FEW_MATCHES = 1000
 
 def parts_matching(parts, text):
     """The parts in which every word of `text` appears: as a word's beginning on PostgreSQL
-    (name, part number, notes, subsystem, material; any part of the assignee's username),
-    anywhere in one of SEARCH_FIELDS elsewhere."""
+    (name, part number, notes, subsystem, material, storage location; any part of the assignee's
+    username), anywhere in one of SEARCH_FIELDS elsewhere; or anywhere in the file name,
+    description or STEP product names of one of the part's revisions."""
     words = text.split()
     if not words:
         return parts
     if connections[parts.db].vendor != "postgresql":
         for word in words:
-            parts = parts.filter(reduce(or_, (Q(**{f"{field}__icontains": word}) for field in SEARCH_FIELDS)))
+            in_fields = reduce(or_, (Q(**{f"{field}__icontains": word}) for field in SEARCH_FIELDS))
+            parts = parts.filter(in_fields | Q(pk__in=_parts_with_revisions_matching(word)))
         return parts
     conditions = part_search_conditions(words)
     few = list(part_search_matches(conditions).values_list("pk", flat=True)[: FEW_MATCHES + 1])
@@ -97,8 +101,21 @@ def part_search_conditions(words):
     return [
         Q(search_vector=_prefix_query(word))
         | Q(assignee__in=[pk for username, pk in usernames.items() if word.casefold() in username.casefold()])
+        | Q(pk__in=_revision_matches_for_index(word))
         for word in words
     ]
+
+
+def _parts_with_revisions_matching(word):
+    return revisions_matching(Revision.objects.order_by(), word).values("part_id")
+
+
+def _revision_matches_for_index(word):
+    """The parts whose revisions hold `word`, as a list of ids when they are few (read first through
+    the revisions' trigram index), so that each word's condition stays one the parts' indexes serve."""
+    matching = revisions_matching(Revision.objects.order_by(), word).values_list("part_id", flat=True)
+    few = list(matching.distinct()[: FEW_MATCHES + 1])
+    return few if len(few) <= FEW_MATCHES else _parts_with_revisions_matching(word)
 
 
 def part_stats(parts=None):
