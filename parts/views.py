@@ -19,6 +19,7 @@ from files.services import check_content, check_size, kind_for_filename, revisio
 from files.upload_handler import receiving_uploads
 from partsite.errors import DomainError, NotPermitted
 from partsite.pages import role_required, run_or_tell
+from partsite.roles import Role, role_of
 from parts import selectors
 from parts.filters import PartFilter
 from parts.forms import FirstFilesForm, MoveForm, PartForm
@@ -32,39 +33,66 @@ from parts.services import MOVE_SERVICES, part_create, part_update
 BOARD_QUEUES = (Category.REVIEW, Category.CNC, Category.HAND, Category.MISC, Category.COMPLETED)
 # A queue to open when none is asked for: the first of these with parts in it.
 DEFAULT_QUEUE_ORDER = (Category.CNC, Category.HAND, Category.MISC, Category.REVIEW, Category.COMPLETED)
+# Every queue at once: what a search and My work open, each card naming its queue.
+EVERY_QUEUE = "all"
 BOARD_PAGE_SIZE = 48
+# The board's orders: (label, order). "What to make next" is the shop's own (selectors.board_order).
+BOARD_SORTS = {
+    "": ("What to make next", selectors.board_order),
+    "newest": ("Newest first", lambda parts: parts.order_by("-created_at", "-id")),
+    "part_number": ("Part number", lambda parts: parts.order_by("part_number")),
+}
+
 
 def _badge(status):
     return {"label": Status(status).label, "colour": BADGE_COLOURS[status]}
+
+
+def board_queues(user):
+    """The queues a person's board shows: leads also see the retired parts, to find and restore them."""
+    return (*BOARD_QUEUES, Category.RETIRED) if role_of(user) == Role.LEAD else BOARD_QUEUES
 
 
 @role_required
 def board(request):
     filters = request.GET.copy()
     filters.pop("category", None)
-    queue = request.GET.get("queue", "")
+    filters.pop("ordering", None)
+    queues = board_queues(request.user)
     filtered = PartFilter(filters, queryset=selectors.part_queryset(), request=request).qs
+    if Category.RETIRED not in queues:
+        filtered = filtered.exclude(status=Status.RETIRED)
     stats = selectors.part_stats(filtered)["categories"]
-    if queue not in BOARD_QUEUES:
-        queue = next((q for q in DEFAULT_QUEUE_ORDER if stats[q]["count"]), Category.CNC)
-    parts = selectors.board_order(filtered.filter(category_q(queue)))
-    page = Paginator(parts, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    # A search or a person's work spans every queue; the tabs then count the matches in each.
+    spanning = bool(request.GET.get("search", "").strip() or request.GET.get("assignee"))
+    queue = request.GET.get("queue", "")
+    if queue not in queues and not (queue == EVERY_QUEUE and spanning):
+        queue = EVERY_QUEUE if spanning else next((q for q in DEFAULT_QUEUE_ORDER if stats[q]["count"]), Category.CNC)
+    sort = request.GET.get("sort", "") if request.GET.get("sort", "") in BOARD_SORTS else ""
+    shown = filtered if queue == EVERY_QUEUE else filtered.filter(category_q(queue))
+    page = Paginator(BOARD_SORTS[sort][1](shown), BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     for part in page:
         part.badge = _badge(part.status)
+        part.queue_label = Category(part.category).label
         part.can_claim = Action.CLAIM in allowed_actions(request.user, part)
-    choices = selectors.board_filter_choices()
     kept = request.GET.copy()
     for name in ("queue", "page"):
         kept.pop(name, None)
+    tabs = [{"value": q.value, "label": q.label, **stats[q]} for q in queues]
+    if spanning:
+        tabs.insert(0, {"value": EVERY_QUEUE, "label": "All queues", "count": sum(tab["count"] for tab in tabs)})
     return render(request, "parts/board.html", {
-        "queues": [{"value": q.value, "label": q.label, **stats[q]} for q in BOARD_QUEUES],
+        "queues": tabs,
         "queue": queue,
+        "every_queue": queue == EVERY_QUEUE,
         "page": page,
         "filters": {name: request.GET.get(name, "") for name in ("subsystem", "material", "assignee", "search")},
+        "sort": sort,
+        "sorts": [(value, label) for value, (label, _) in BOARD_SORTS.items()],
         "kept_query": kept.urlencode(),
         "my_work": request.GET.get("assignee") == "me",
         "may_create": can_edit_parts(request.user),
-        **choices,
+        **selectors.board_filter_choices(),
     })
 
 
@@ -194,8 +222,11 @@ def drawing_view(request, pk, revision_pk):
 @role_required
 def stats(request):
     summary = selectors.part_stats()
+    openable = board_queues(request.user)
     return render(request, "parts/stats.html", {
-        "queues": [{"value": q.value, "label": q.label, **summary["categories"][q]} for q in Category],
+        "queues": [
+            {"value": q.value, "label": q.label, "openable": q in openable, **summary["categories"][q]} for q in Category
+        ],
         "statuses": [{**_badge(s), **summary["statuses"][s]} for s in Status],
         "total": summary["total"],
         "buckets": selectors.completion_time_buckets(),

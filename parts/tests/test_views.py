@@ -142,7 +142,8 @@ def test_my_work_shows_only_my_parts_and_counts_them_per_queue(fabricator_page, 
     make_part(Status.IN_PROGRESS, assignee=fabricator, type="hand")
     make_part(Status.IN_PROGRESS, assignee=other_fabricator, type="cnc")
     response = fabricator_page.get("/?assignee=me")
-    assert response.context["queue"] == "hand"
+    assert response.context["queue"] == "all"  # one list across the queues
+    assert len(response.context["page"]) == 1
     assert {q["value"]: q["count"] for q in response.context["queues"]}["cnc"] == 0
     assert b"My work" in response.content
 
@@ -374,3 +375,75 @@ def test_a_card_shows_the_preview_image_of_its_revision_once_there_is_one(as_fab
     assert b"<img" not in viewer_page.get("/?queue=cnc").content
     Revision.objects.filter(pk=revision.pk).update(preview_key=f"previews/{revision.pk}/abc123.png")
     assert f'<img src="/api/revisions/{revision.pk}/preview/?v=abc123"'.encode() in viewer_page.get("/?queue=cnc").content
+
+
+# Searching, sorting and the retired parts
+
+
+def test_a_search_finds_parts_in_every_queue_and_the_tabs_count_the_matches(fabricator_page):
+    make_part(Status.PENDING, name="Bracket for review")
+    make_part(Status.REVIEWED, type="cnc", name="Plain plate")
+    make_part(Status.COMPLETED, name="Finished bracket")
+    make_part(Status.REVIEWED, type="misc", name="Bracket, misc")
+    response = fabricator_page.get("/?queue=cnc&search=bracket")
+    # The queue asked for holds no match: the search still shows every match, each with its queue.
+    response = fabricator_page.get("/?search=bracket")
+    html = response.content.decode()
+    assert sorted(part.name for part in response.context["page"]) == ["Bracket for review", "Bracket, misc",
+                                                                      "Finished bracket"]
+    assert {q["value"]: q["count"] for q in response.context["queues"]} == {
+        "all": 3, "review": 1, "cnc": 0, "hand": 0, "misc": 1, "completed": 1,
+    }
+    assert 'class="queue-tag" data-queue="review">Review<' in html
+    assert 'class="queue-tag" data-queue="completed">Completed<' in html
+    narrowed = fabricator_page.get("/?queue=misc&search=bracket")
+    assert [part.name for part in narrowed.context["page"]] == ["Bracket, misc"]
+
+
+def test_my_work_is_one_list_across_queues(fabricator_page, fabricator):
+    started = make_part(Status.IN_PROGRESS, type="cnc", assignee=fabricator)
+    done = make_part(Status.COMPLETED, type="hand", assignee=fabricator)
+    make_part(Status.IN_PROGRESS, type="hand")
+    response = fabricator_page.get("/?assignee=me")
+    assert sorted(part.pk for part in response.context["page"]) == [started.pk, done.pk]
+    assert b"My work" in response.content
+
+
+def test_only_leads_see_and_search_the_retired_parts(lead_page, fabricator_page, viewer_page):
+    retired = make_part(Status.RETIRED, name="Old bracket")
+    make_part(Status.REVIEWED, name="New bracket")
+    lead_board = lead_page.get("/?queue=retired")
+    assert [part.pk for part in lead_board.context["page"]] == [retired.pk]
+    assert "retired" in [q["value"] for q in lead_board.context["queues"]]
+    assert len(lead_page.get("/?search=bracket").context["page"]) == 2
+    for page in (fabricator_page, viewer_page):
+        assert "retired" not in [q["value"] for q in page.get("/").context["queues"]]
+        assert [part.name for part in page.get("/?search=bracket").context["page"]] == ["New bracket"]
+        assert [part.name for part in page.get("/?queue=retired").context["page"]] == ["New bracket"]
+
+
+def test_each_stats_tile_opens_the_queue_it_names(lead_page, viewer_page):
+    make_part(Status.RETIRED)
+    html = lead_page.get("/stats/").content.decode()
+    for queue in ("review", "cnc", "hand", "misc", "completed", "retired"):
+        assert f'href="/?queue={queue}" data-stat="{queue}"' in html
+    assert lead_page.get("/?queue=retired").context["queue"] == "retired"
+    # A viewer's board has no retired queue: the tile shows the count and opens nothing.
+    html = viewer_page.get("/stats/").content.decode()
+    assert 'href="/?queue=retired"' not in html and 'data-stat="retired"' in html
+
+
+def test_the_board_sorts_by_newest_or_part_number(viewer_page):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = make_part(Status.REVIEWED, part_number="P-00003", created_at=timezone.now() - timedelta(days=2))
+    new = make_part(Status.REVIEWED, part_number="P-00009")
+    middle = make_part(Status.REVIEWED, part_number="P-00005", created_at=timezone.now() - timedelta(days=1))
+
+    def listed(sort):
+        return [part.pk for part in viewer_page.get(f"/?queue=cnc&sort={sort}").context["page"]]
+
+    assert listed("newest") == [new.pk, middle.pk, old.pk]
+    assert listed("part_number") == [old.pk, middle.pk, new.pk]
