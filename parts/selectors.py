@@ -9,8 +9,8 @@ from django.db.models.functions import RowNumber
 
 from files.models import Kind, Revision
 from files.selectors import revisions_matching
-from parts.lifecycle import Category, Status, category_of
-from parts.models import Part
+from parts.lifecycle import FABRICATION, Action, Category, Status, category_of
+from parts.models import Part, PartEvent
 from parts.permissions import assignable_people
 
 # What a part's JSON shows of its people and its revisions: a page reads only these columns.
@@ -145,6 +145,16 @@ def board_order(parts):
         default=Value(3),
     )
     return parts.annotate(board_rank=first_to_make).order_by("board_rank", "-updated_at", "-id")
+
+
+def remake_reasons(parts):
+    """{part id: why it is to be made again} for the parts marked as made incorrectly and back in
+    fabrication: the reason given when the part was last marked so (one query for a page of parts)."""
+    ids = [part.pk for part in parts if part.completed_incorrectly and part.status in FABRICATION]
+    if not ids:
+        return {}
+    marks = PartEvent.objects.filter(part_id__in=ids, action=Action.MARK_INCORRECT).order_by("created_at", "id")
+    return dict(marks.values_list("part_id", "note"))
 
 
 def board_filter_choices():

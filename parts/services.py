@@ -123,7 +123,7 @@ def _move(action, part, actor, note="", decide=None, **changes):
     with transaction.atomic():
         part = part_lock(part.pk)
         if part.status not in move.sources:
-            raise Conflict(illegal_move_message(action, part.status), status=part.status)
+            raise Conflict(_refusal(action, part, actor), status=part.status)
         permissions.check_may_move(actor, action, part)
         from_status, previous_assignee = part.status, part.assignee
         part.status = move.target
@@ -141,6 +141,14 @@ def _move(action, part, actor, note="", decide=None, **changes):
             previous_assignee=previous_assignee.get_username() if previous_assignee else None,
         )
     return part
+
+
+def _refusal(action, part, actor):
+    """Why a move cannot start from the part's status: for a part someone is making, who."""
+    if action in (Action.CLAIM, Action.ASSIGN) and part.status == Status.IN_PROGRESS and part.assignee_id:
+        holder = "you" if part.assignee_id == actor.pk else part.assignee.get_username()
+        return f"{part.part_number} is already being made by {holder}; only they or a lead can put it back."
+    return illegal_move_message(action, part.status)
 
 
 # Each move's service, found by the API, the pages and the admin from the move's name.

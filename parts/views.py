@@ -71,7 +71,9 @@ def board(request):
     sort = request.GET.get("sort", "") if request.GET.get("sort", "") in BOARD_SORTS else ""
     shown = filtered if queue == EVERY_QUEUE else filtered.filter(category_q(queue))
     page = Paginator(BOARD_SORTS[sort][1](shown), BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    reasons = selectors.remake_reasons(page)
     for part in page:
+        part.remake_reason = reasons.get(part.pk)
         part.badge = _badge(part.status)
         part.queue_label = Category(part.category).label
         part.can_claim = Action.CLAIM in allowed_actions(request.user, part)
@@ -124,6 +126,7 @@ def part_detail(request, pk):
         may_upload = False
     return render(request, "parts/detail.html", {
         "part": part,
+        "remake_reason": selectors.remake_reasons([part]).get(part.pk),
         "badge": _badge(part.status),
         "queue_label": Category(part.category).label,
         "revisions": [r for r in revisions if r.kind == Kind.STEP],

@@ -447,3 +447,40 @@ def test_the_board_sorts_by_newest_or_part_number(viewer_page):
 
     assert listed("newest") == [new.pk, middle.pk, old.pk]
     assert listed("part_number") == [old.pk, middle.pk, new.pk]
+
+
+# Wording
+
+
+def test_a_refused_claim_names_who_has_the_part(fabricator_page, other_fabricator, fabricator):
+    part = make_part(Status.IN_PROGRESS, assignee=other_fabricator, part_number="P-00077")
+    response = fabricator_page.post(f"/parts/{part.pk}/move/claim/", follow=True)
+    assert messages_of(response) == [
+        "P-00077 is already being made by dave; only they or a lead can put it back."
+    ]
+    mine = make_part(Status.IN_PROGRESS, assignee=fabricator, part_number="P-00078")
+    response = fabricator_page.post(f"/parts/{mine.pk}/move/claim/", follow=True)
+    assert messages_of(response) == ["P-00078 is already being made by you; only they or a lead can put it back."]
+
+
+def test_complete_asks_where_the_finished_part_is_and_does_not_offer_the_unfinished_ones_place(
+    fabricator_page, fabricator,
+):
+    part = make_part(Status.IN_PROGRESS, assignee=fabricator, storage_location="Shelf B3 (unfinished)")
+    html = fabricator_page.get(f"/parts/{part.pk}/").content.decode()
+    form = html.split('data-move="complete"')[1].split("</details>")[0]
+    assert "Where is the finished part?" in form
+    assert "Shelf B3 (unfinished)" not in form
+    assert 'name="storage_location"' in form and 'value=' not in form.split('name="storage_location"')[1].split(">")[0]
+
+
+def test_a_part_marked_incorrect_says_it_is_to_be_made_again_and_why(lead_page, viewer_page, fabricator):
+    part = make_part(Status.COMPLETED, assignee=fabricator, part_number="P-00088")
+    lead_page.post(f"/parts/{part.pk}/move/mark_incorrect/", {"reason": "Holes 2 mm off"})
+    page = viewer_page.get(f"/parts/{part.pk}/").content.decode()
+    assert "To be made again: <strong>Holes 2 mm off</strong>" in page
+    board = viewer_page.get("/?queue=cnc").content.decode()
+    card = board.split('data-part="P-00088"')[1].split("</article>")[0]
+    assert "To be made again: <strong>Holes 2 mm off</strong>" in card
+    other = make_part(Status.REVIEWED, part_number="P-00089")
+    assert "To be made again" not in viewer_page.get(f"/parts/{other.pk}/").content.decode()
