@@ -100,7 +100,8 @@ FROM generate_series(1, %(parts)s) i;
 INSERT INTO files_revision (part_id, kind, number, filename, description, size, sha256, content_type, storage_key,
     uploaded_by_id, uploaded_at, schema, file_schema, originating_system, preprocessor, author, organization,
     file_timestamp, product_names, conversion_status, conversion_error, conversion_attempts, glb_key, glb_sha256,
-    preview_key, preview_error)
+    preview_key, preview_error, onshape_document_id, onshape_element_id, onshape_microversion_id, onshape_wvm,
+    onshape_wvm_id, scan_status, scan_signature, scan_error, scan_attempts)
 SELECT p.id, CASE WHEN r < 3 THEN 'step' ELSE 'drawing' END, CASE WHEN r < 3 THEN r ELSE 1 END,
     lower(replace(split_part(p.name, ' ', 1), ' ', '_')) || '_' || p.id || CASE WHEN r < 3 THEN '.step' ELSE '.pdf' END,
     CASE WHEN r = 2 THEN 'Holes moved' ELSE '' END, 100000 + p.id, md5(p.id || '-' || r) || md5(r || '-' || p.id),
@@ -109,7 +110,8 @@ SELECT p.id, CASE WHEN r < 3 THEN 'step' ELSE 'drawing' END, CASE WHEN r < 3 THE
     p.created_by_id, p.created_at + make_interval(secs => r), CASE WHEN r < 3 THEN 'AP214' ELSE '' END, '', '', '',
     '', '', '', CASE WHEN r < 3 THEN jsonb_build_array(p.name) ELSE '[]'::jsonb END,
     CASE WHEN r < 3 THEN 'ready' ELSE 'none' END, '', CASE WHEN r < 3 THEN 1 ELSE 0 END, '', '',
-    CASE WHEN r < 3 THEN 'previews/' || md5('preview-' || p.id || '-' || r) || '.png' ELSE '' END, ''
+    CASE WHEN r < 3 THEN 'previews/' || md5('preview-' || p.id || '-' || r) || '.png' ELSE '' END, '',
+    '', '', '', '', '', 'not_scanned', '', '', 0
 FROM parts_part p, generate_series(1, 3) r;
 UPDATE parts_part p SET approved_revision_id = r.id FROM files_revision r
 WHERE r.part_id = p.id AND r.kind = 'step' AND r.number = 1 AND p.status NOT IN ('pending', 'retired');
