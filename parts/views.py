@@ -2,8 +2,9 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -114,27 +115,38 @@ def _move_buttons(user, part):
     return buttons
 
 
+def _files_and_model(part):
+    """What the part page shows of its files and its 3D model, which the page keeps up to date (part_live),
+    of a part read with selectors.part_queryset()."""
+    revisions = list(part.revisions.select_related("uploaded_by").order_by("kind", "-number"))
+    shown = part.approved_revision or part.latest_revision
+    model_ready = shown is not None and shown.conversion_status == ConversionStatus.READY and is_servable(shown)
+    busy = [r for r in revisions if r.conversion_status in (ConversionStatus.PENDING, ConversionStatus.RUNNING)]
+    return {
+        "part": part,
+        "revisions": [r for r in revisions if r.kind == Kind.STEP],
+        "drawings": [r for r in revisions if r.kind == Kind.DRAWING],
+        "shown": shown,
+        "model_ready": model_ready,
+        # What the 3D panel shows, as one word: it changes when the panel must be drawn again.
+        "viewer_state": f"{shown.pk}:{'ready' if model_ready else shown.conversion_status}" if shown else "none",
+        "busy": bool(busy),
+    }
+
+
 @role_required
 def part_detail(request, pk):
     part = get_object_or_404(selectors.part_queryset(), pk=pk)
-    revisions = list(part.revisions.select_related("uploaded_by").order_by("kind", "-number"))
-    shown = part.approved_revision or part.latest_revision
     try:
         check_may_upload(request.user)
         may_upload = part.status != Status.RETIRED
     except NotPermitted:
         may_upload = False
     return render(request, "parts/detail.html", {
-        "part": part,
+        **_files_and_model(part),
         "remake_reason": selectors.remake_reasons([part]).get(part.pk),
         "badge": _badge(part.status),
         "queue_label": Category(part.category).label,
-        "revisions": [r for r in revisions if r.kind == Kind.STEP],
-        "drawings": [r for r in revisions if r.kind == Kind.DRAWING],
-        "shown": shown,
-        "model_ready": (
-            shown is not None and shown.conversion_status == ConversionStatus.READY and is_servable(shown)
-        ),
         "moves": _move_buttons(request.user, part),
         "timeline": _with_repeats_folded(part_history(part)[::-1]),
         "may_upload": may_upload,
@@ -142,6 +154,22 @@ def part_detail(request, pk):
         "following": Follow.objects.filter(user=request.user, part=part).exists(),
         "may_import": may_upload and bool(part.onshape_url) and onshape_import.is_configured(),
         "last_import": part.onshape_imports.select_related("revision").first(),
+    })
+
+
+@role_required
+def part_live(request, pk):
+    """The part page's files and 3D panel as they are now, for the page to update itself without reloading."""
+    context = _files_and_model(get_object_or_404(selectors.part_queryset(), pk=pk))
+    return JsonResponse({
+        "busy": context["busy"],
+        "viewer_state": context["viewer_state"],
+        "viewer_html": render_to_string("parts/_viewer.html", context, request=request),
+        "files_html": render_to_string("parts/_files.html", context, request=request),
+        "revisions": [
+            {"id": r.pk, "label": r.label, "filename": r.filename, "conversion_status": r.conversion_status}
+            for r in (*context["revisions"], *context["drawings"])
+        ],
     })
 
 

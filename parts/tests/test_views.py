@@ -484,3 +484,31 @@ def test_a_part_marked_incorrect_says_it_is_to_be_made_again_and_why(lead_page, 
     assert "To be made again: <strong>Holes 2 mm off</strong>" in card
     other = make_part(Status.REVIEWED, part_number="P-00089")
     assert "To be made again" not in viewer_page.get(f"/parts/{other.pk}/").content.decode()
+
+
+# The part page keeps itself up to date
+
+
+def test_the_live_answer_follows_a_conversion_from_waiting_to_ready(viewer_page, fabricator, converting):
+    from files.models import ConversionStatus
+    from files.tests.helpers import convert_now
+
+    part = make_part()
+    page = viewer_page.get(f"/parts/{part.pk}/").content.decode()
+    assert 'data-live-url="/parts/%d/live/"' % part.pk in page
+    revision = post_file(logged_in(fabricator), part, box_step()).json()
+    live = viewer_page.get(f"/parts/{part.pk}/live/").json()
+    assert live["busy"] is True
+    assert live["viewer_state"] == f"{revision['id']}:pending"
+    assert "updates by itself" in live["viewer_html"] and "bracket.step" in live["files_html"]
+    assert [r["conversion_status"] for r in live["revisions"]] == [ConversionStatus.PENDING]
+    convert_now(revision["id"])
+    live = viewer_page.get(f"/parts/{part.pk}/live/").json()
+    assert live["busy"] is False and live["viewer_state"] == f"{revision['id']}:ready"
+    assert 'data-model-url="/api/revisions/%d/model/"' % revision["id"] in live["viewer_html"]
+
+
+def test_the_live_answer_is_for_people_with_a_role_only(db, client, roleless):
+    part = make_part()
+    assert client.get(f"/parts/{part.pk}/live/").status_code == 302
+    assert logged_in(roleless).get(f"/parts/{part.pk}/live/").status_code == 403

@@ -106,7 +106,10 @@ form.addEventListener("submit", async (event) => {
     const revision = await send(file, form.querySelector("[name=description]").value);
     show(file.size, file.size, `${revision.label} uploaded`);
     form.dataset.state = "done";
-    setTimeout(() => window.location.reload(), 800);
+    text.textContent = `Done: ${file.name} is ${revision.label}. The files and the 3D view update by themselves.`;
+    button.disabled = false;
+    form.reset();
+    document.dispatchEvent(new CustomEvent("partsite:uploaded", { detail: revision }));
   } catch (error) {
     form.dataset.state = "failed";
     text.textContent = error.message;
