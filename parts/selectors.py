@@ -71,15 +71,18 @@ FEW_MATCHES = 1000
 def parts_matching(parts, text):
     """The parts in which every word of `text` appears: as a word's beginning on PostgreSQL
     (name, part number, notes, subsystem, material, storage location; any part of the assignee's
-    username), anywhere in one of SEARCH_FIELDS elsewhere; or anywhere in the file name,
-    description or STEP product names of one of the part's revisions."""
+    username), anywhere in one of SEARCH_FIELDS elsewhere; or, for a word of FILE_WORD_LENGTH
+    characters or more, anywhere in the file name, description or STEP product names of one of
+    the part's revisions."""
     words = text.split()
     if not words:
         return parts
     if connections[parts.db].vendor != "postgresql":
         for word in words:
             in_fields = reduce(or_, (Q(**{f"{field}__icontains": word}) for field in SEARCH_FIELDS))
-            parts = parts.filter(in_fields | Q(pk__in=_parts_with_revisions_matching(word)))
+            if len(word) >= FILE_WORD_LENGTH:
+                in_fields |= Q(pk__in=_parts_with_revisions_matching(word))
+            parts = parts.filter(in_fields)
         return parts
     conditions = part_search_conditions(words)
     few = list(part_search_matches(conditions).values_list("pk", flat=True)[: FEW_MATCHES + 1])
@@ -98,12 +101,20 @@ def part_search_conditions(words):
     # Users are few: look up the matching ones once, so each word's condition stays indexable.
     users = get_user_model().objects.filter(reduce(or_, (Q(username__icontains=word) for word in words)))
     usernames = dict(users.values_list("username", "pk"))
-    return [
-        Q(search_vector=_prefix_query(word))
-        | Q(assignee__in=[pk for username, pk in usernames.items() if word.casefold() in username.casefold()])
-        | Q(pk__in=_revision_matches_for_index(word))
-        for word in words
-    ]
+    conditions = []
+    for word in words:
+        condition = Q(search_vector=_prefix_query(word)) | Q(
+            assignee__in=[pk for username, pk in usernames.items() if word.casefold() in username.casefold()]
+        )
+        if len(word) >= FILE_WORD_LENGTH:
+            condition |= Q(pk__in=_revision_matches_for_index(word))
+        conditions.append(condition)
+    return conditions
+
+
+# A part's files are searched for words of at least this many characters: the revisions' trigram
+# index serves no shorter word, and a scan of every revision for "17" costs more than the search.
+FILE_WORD_LENGTH = 3
 
 
 def _parts_with_revisions_matching(word):

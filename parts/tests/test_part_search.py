@@ -139,3 +139,8 @@ def test_on_postgresql_a_revision_search_reads_the_trigram_index(with_files):
     plan = plan_without_table_scans(revisions_matching(Revision.objects.order_by(), "gearbox"))
     assert "revision_search_text" in plan, plan
     assert "Seq Scan on files_revision" not in plan, plan
+
+
+def test_a_word_shorter_than_three_characters_is_not_looked_for_in_file_names(as_viewer, with_files):
+    assert found(as_viewer, "v2") == []  # only in gearbox_side_v2.step
+    assert found(as_viewer, "_v2") == ["P-00031"]
