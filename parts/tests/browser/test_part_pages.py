@@ -23,7 +23,7 @@ def test_a_fabricator_creates_a_part_with_its_step_file_then_edits_it(page, log_
     page.get_by_label("STEP model (.step, .stp)").set_input_files(str(step))
     page.get_by_role("button", name="Create part").click()
     page.wait_for_url(f"{live_server.url}/parts/*/")
-    assert "Roller bracket created with A roller_bracket.step" in page.locator(".messages").inner_text()
+    assert "Roller bracket created with R1 roller_bracket.step" in page.locator(".messages").inner_text()
     assert "roller_bracket.step" in page.locator("ul.revisions").inner_text()
     page.get_by_role("link", name="Edit").click()
     page.get_by_label("Material", exact=True).fill("Polycarbonate")
