@@ -38,3 +38,27 @@ def test_a_viewer_finds_neither_new_part_nor_edit(page, log_in, live_server, vie
     assert page.get_by_role("link", name="New part").count() == 0
     page.goto(f"{live_server.url}/parts/{part.pk}/")
     assert page.get_by_role("link", name="Edit").count() == 0
+
+
+def test_a_search_from_any_queue_finds_matches_in_every_queue(page, log_in, live_server, fabricator):
+    from parts.lifecycle import Status
+
+    make_part(Status.PENDING, part_number="P-00601", name="Bracket for review")
+    make_part(Status.COMPLETED, part_number="P-00602", name="Finished bracket")
+    make_part(Status.REVIEWED, type="misc", part_number="P-00603", name="Misc bracket")
+    make_part(Status.REVIEWED, type="cnc", part_number="P-00604", name="Plate", storage_location="Bracket shelf")
+    make_part(Status.REVIEWED, type="cnc", part_number="P-00605", name="Spacer")
+    log_in(page, fabricator)
+    page.goto(f"{live_server.url}/?queue=cnc")
+    page.get_by_role("searchbox", name="Search").fill("bracket")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**search=bracket**")
+    cards = page.locator(".part-card")
+    assert sorted(cards.evaluate_all("cards => cards.map(card => card.dataset.part)")) == [
+        "P-00601", "P-00602", "P-00603", "P-00604"]
+    assert page.locator('[data-part="P-00602"] .queue-tag').inner_text() == "Completed"
+    tabs = page.locator("nav.queues")
+    counts = {tab.split()[0]: tab.split()[-1] for tab in tabs.locator("a").all_inner_texts()}
+    assert counts == {"All": "4", "Review": "1", "CNC": "1", "Hand": "0", "Misc": "1", "Completed": "1"}
+    tabs.get_by_role("link", name="Misc").click()
+    assert page.locator(".part-card").evaluate_all("cards => cards.map(card => card.dataset.part)") == ["P-00603"]
