@@ -74,13 +74,13 @@ class PartForm(forms.ModelForm):
 
 
 class FirstFilesForm(forms.Form):
-    """The files a new part may start with: a STEP model, a PDF drawing, or both."""
+    """The files a new part may start with: a STEP model, a drawing (PDF or DXF), or both."""
 
     step_file = forms.FileField(label="STEP model (.step, .stp)", required=False)
-    drawing_file = forms.FileField(label="PDF drawing (.pdf)", required=False)
+    drawing_file = forms.FileField(label="Drawing (.pdf, .dxf)", required=False)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["step_file"].widget.attrs["accept"] = ".step,.stp"
-        self.fields["drawing_file"].widget.attrs["accept"] = ".pdf"
+        self.fields["drawing_file"].widget.attrs["accept"] = ".pdf,.dxf"

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from audit.models import Follow
 from audit.selectors import part_history
 from files import onshape_import
-from files.models import ConversionStatus, Kind
+from files.models import CONTENT_TYPES, ConversionStatus, Kind
 from files.permissions import check_may_upload
 from files.responses import revision_response
 from files.scanning import is_servable
@@ -241,11 +241,11 @@ def part_onshape_import(request, pk):
 
 @role_required
 def drawing_view(request, pk, revision_pk):
-    """A PDF drawing shown in the browser rather than downloaded."""
+    """A PDF drawing shown in the browser rather than downloaded (a DXF, which browsers cannot show, is downloaded)."""
     part = get_object_or_404(selectors.part_queryset(), pk=pk)
     drawing = get_object_or_404(part.revisions, pk=revision_pk, kind=Kind.DRAWING)
     try:
-        return revision_response(request, drawing, inline=True)
+        return revision_response(request, drawing, inline=drawing.content_type == CONTENT_TYPES[Kind.DRAWING])
     except DomainError as refused:  # not served (malware scan): said in words, the tab shows no page around it
         return HttpResponse(refused.message, status=refused.http_status, content_type="text/plain; charset=utf-8")
 
@@ -291,7 +291,7 @@ def _check_first_files(files):
 @csrf_exempt  # checked below, once the upload handler is in place to take the files as they arrive
 @role_required
 def part_create_page(request):
-    """A new part, with its first STEP model and PDF drawing if they are at hand."""
+    """A new part, with its first STEP model and drawing if they are at hand."""
     if not can_edit_parts(request.user):
         return _may_not_edit(request)
     with receiving_uploads(request):

@@ -95,7 +95,7 @@ def test_a_first_file_of_the_wrong_kind_is_refused_on_its_field(fabricator):
         **FIELDS, "drawing_file": SimpleUploadedFile("bracket.step", box_step()),
     })
     assert response.status_code == 400
-    assert "must be a .pdf file" in response.content.decode().split('data-field="drawing_file"')[1]
+    assert "must be a .pdf or .dxf file" in response.content.decode().split('data-field="drawing_file"')[1]
     assert not Part.objects.exists()
 
 

@@ -55,7 +55,7 @@ def test_the_board_the_3d_view_and_an_upload_work_under_the_policy(page, log_in,
     assert colour_count(page.locator(".viewer canvas").screenshot()) > 20
     spacer = tmp_path / "spacer.step"
     spacer.write_bytes(box_step(x=30, y=30, z=3))
-    page.get_by_label("STEP model (.step, .stp) or PDF drawing (.pdf)").set_input_files(spacer)
+    page.get_by_label("STEP models (.step, .stp) or drawings (.pdf, .dxf): choose or drop several").set_input_files(spacer)
     page.get_by_role("button", name="Upload", exact=True).click()
     page.wait_for_selector('form[data-upload][data-state="done"]')
 

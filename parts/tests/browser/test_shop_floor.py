@@ -173,7 +173,7 @@ def test_an_upload_shows_its_progress_to_100_percent_and_survives_a_dropped_part
     log_in(page, fabricator)
     page.route(re.compile(r".*/api/uploads/.*/parts/\d+/.*"), drop_part_two_once)
     page.goto(f"{live_server.url}/parts/{part.pk}/")
-    page.get_by_label("STEP models (.step, .stp) or PDF drawings (.pdf): choose or drop several").set_input_files(big)
+    page.get_by_label("STEP models (.step, .stp) or drawings (.pdf, .dxf): choose or drop several").set_input_files(big)
     page.get_by_label("Description (optional)").fill("Lightening holes")
     page.get_by_role("button", name="Upload", exact=True).click()
     page.wait_for_selector('form[data-upload][data-state="done"]')

@@ -8,7 +8,7 @@ from parts.tests.factories import make_part
 
 pytestmark = pytest.mark.slow
 
-PICKER = "STEP models (.step, .stp) or PDF drawings (.pdf): choose or drop several"
+PICKER = "STEP models (.step, .stp) or drawings (.pdf, .dxf): choose or drop several"
 
 
 def test_several_files_upload_at_once_with_one_cancelled_and_the_page_updates_itself(
