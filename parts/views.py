@@ -128,6 +128,11 @@ def _files_and_model(part):
         "drawings": [r for r in revisions if r.kind == Kind.DRAWING],
         "shown": shown,
         "model_ready": model_ready,
+        # Every revision the 3D view can show, for its revision picker and compare mode.
+        "models": [
+            r for r in revisions
+            if r.kind == Kind.STEP and r.conversion_status == ConversionStatus.READY and is_servable(r)
+        ],
         # What the 3D panel shows, as one word: it changes when the panel must be drawn again.
         "viewer_state": f"{shown.pk}:{'ready' if model_ready else shown.conversion_status}" if shown else "none",
         "busy": bool(busy),
