@@ -49,8 +49,8 @@ class ConversionStatus(models.TextChoices):
 
 
 CONVERSION_BADGE_COLOURS = {
-    ConversionStatus.NONE: "#a0aec0",
-    ConversionStatus.PENDING: "#b7791f",
+    ConversionStatus.NONE: "#5a6578",
+    ConversionStatus.PENDING: "#975a16",
     ConversionStatus.RUNNING: "#6b46c1",
     ConversionStatus.READY: "#2f855a",
     ConversionStatus.FAILED: "#c53030",

@@ -127,4 +127,14 @@ class PartEvent(models.Model):
         return f"{self.part_id} {self.action} {self.from_status} -> {self.to_status}"
 
 
+class PagePreference(models.Model):
+    """How a person likes the pages: kept per person, so it follows them to every device."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="page_preference")
+    high_contrast = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"{self.user_id}: {'high contrast' if self.high_contrast else 'system theme'}"
+
+
 auditlog.register(Part, exclude_fields=["updated_at"])

@@ -21,7 +21,7 @@ from partsite.errors import Conflict, Invalid, NotPermitted
 from partsite.events import EventType, event_record
 from parts import permissions
 from parts.lifecycle import MOVES, Action, Status, illegal_move_message
-from parts.models import Part, PartEvent
+from parts.models import PagePreference, Part, PartEvent
 from parts.moves import MOVE_SPECS
 
 User = get_user_model()
@@ -251,3 +251,8 @@ def part_restore(*, part, actor, note):
     return _move(
         Action.RESTORE, part, actor, note, reviewer=None, reviewed_at=None, approved_revision=None, completed_at=None,
     )
+
+
+def page_preference_set(*, user, high_contrast):
+    """Keep a person's choice of the high-contrast theme."""
+    PagePreference.objects.update_or_create(user=user, defaults={"high_contrast": high_contrast})

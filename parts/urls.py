@@ -5,6 +5,7 @@ from parts import views
 urlpatterns = [
     path("", views.board, name="board"),
     path("stats/", views.stats, name="stats"),
+    path("preferences/high-contrast/", views.high_contrast_toggle, name="high-contrast"),
     path("parts/new/", views.part_create_page, name="part-create-page"),
     path("parts/<int:pk>/", views.part_detail, name="part-detail"),
     path("parts/<int:pk>/edit/", views.part_edit_page, name="part-edit-page"),

@@ -29,7 +29,7 @@ from parts.models import Part, category_q
 from parts.moves import MOVE_SPECS
 from parts.permissions import allowed_actions, can_edit_parts
 from parts.serializers import MOVE_BODY_SERIALIZERS
-from parts.services import MOVE_SERVICES, part_create, part_update
+from parts.services import MOVE_SERVICES, page_preference_set, part_create, part_update
 
 BOARD_QUEUES = (Category.REVIEW, Category.CNC, Category.HAND, Category.MISC, Category.COMPLETED)
 # A queue to open when none is asked for: the first of these with parts in it.
@@ -354,3 +354,14 @@ def part_edit_page(request, pk):
             messages.success(request, f"{changed.part_number} saved." if form.changed_data else "Nothing changed.")
             return redirect("part-detail", pk=changed.pk)
     return render(request, "parts/edit.html", {"form": form, "part": part}, status=400)
+
+
+@require_POST
+@role_required
+def high_contrast_toggle(request):
+    """The header's High contrast button: on or off for this person, on every device."""
+    page_preference_set(user=request.user, high_contrast=request.POST.get("high_contrast") == "on")
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("board")
