@@ -36,6 +36,7 @@ def test_several_files_upload_at_once_with_one_cancelled_and_the_page_updates_it
     page.route("**/api/uploads/*/parts/*/**", lambda route: (
         held.append(route) if "big.step" in _upload_names(route) else route.continue_()
     ))
+    page.evaluate("() => { window.notReloaded = true; }")
     page.get_by_role("button", name="Upload", exact=True).click()
     big = page.locator(".upload-item", has_text="big.step")
     page.wait_for_function("() => document.querySelector('.upload-item:nth-child(2)').dataset.state === 'uploading'")
@@ -51,6 +52,7 @@ def test_several_files_upload_at_once_with_one_cancelled_and_the_page_updates_it
     page.wait_for_selector('[data-live="files"] >> text=plate.pdf')
     page.wait_for_selector('[data-live="files"] >> text=plate.step')
     page.wait_for_selector('.viewer[data-state="ready"]', timeout=60_000)
+    assert page.evaluate("() => window.notReloaded") is True  # all of it without reloading the page
 
 
 def _upload_names(route):
