@@ -146,8 +146,12 @@ def _move(action, part, actor, note="", decide=None, **changes):
 def _refusal(action, part, actor):
     """Why a move cannot start from the part's status: for a part someone is making, who."""
     if action in (Action.CLAIM, Action.ASSIGN) and part.status == Status.IN_PROGRESS and part.assignee_id:
-        holder = "you" if part.assignee_id == actor.pk else part.assignee.get_username()
-        return f"{part.part_number} is already being made by {holder}; only they or a lead can put it back."
+        if part.assignee_id == actor.pk:
+            return f"You are already making {part.part_number}."
+        return (
+            f"{part.part_number} is already being made by {part.assignee.get_username()}; "
+            "ask them or a lead to put it back."
+        )
     return illegal_move_message(action, part.status)
 
 

@@ -456,11 +456,11 @@ def test_a_refused_claim_names_who_has_the_part(fabricator_page, other_fabricato
     part = make_part(Status.IN_PROGRESS, assignee=other_fabricator, part_number="P-00077")
     response = fabricator_page.post(f"/parts/{part.pk}/move/claim/", follow=True)
     assert messages_of(response) == [
-        "P-00077 is already being made by dave; only they or a lead can put it back."
+        "P-00077 is already being made by dave; ask them or a lead to put it back."
     ]
     mine = make_part(Status.IN_PROGRESS, assignee=fabricator, part_number="P-00078")
     response = fabricator_page.post(f"/parts/{mine.pk}/move/claim/", follow=True)
-    assert messages_of(response) == ["P-00078 is already being made by you; only they or a lead can put it back."]
+    assert messages_of(response) == ["You are already making P-00078."]
 
 
 def test_complete_asks_where_the_finished_part_is_and_does_not_offer_the_unfinished_ones_place(
