@@ -512,3 +512,18 @@ def test_the_live_answer_is_for_people_with_a_role_only(db, client, roleless):
     part = make_part()
     assert client.get(f"/parts/{part.pk}/live/").status_code == 302
     assert logged_in(roleless).get(f"/parts/{part.pk}/live/").status_code == 403
+
+
+def test_each_role_keeps_its_own_high_contrast_choice_and_anonymous_visitors_log_in_first(
+    db, client, viewer_page, viewer, fabricator,
+):
+    from parts.models import PagePreference
+
+    assert client.post("/preferences/high-contrast/", {"high_contrast": "on"})["Location"].startswith("/login/")
+    response = viewer_page.post("/preferences/high-contrast/", {"high_contrast": "on", "next": "/stats/"})
+    assert response["Location"] == "/stats/"
+    assert b'data-contrast="high"' in viewer_page.get("/stats/").content
+    assert b'data-contrast="high"' not in logged_in(fabricator).get("/stats/").content
+    viewer_page.post("/preferences/high-contrast/", {"high_contrast": "off", "next": "https://elsewhere.example/"})
+    assert not PagePreference.objects.get(user=viewer).high_contrast
+    assert viewer_page.get("/preferences/high-contrast/").status_code == 405
