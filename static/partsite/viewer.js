@@ -178,7 +178,8 @@ for (const choice of panel.querySelectorAll(".revision-choice")) {
     for (const other of panel.querySelectorAll(".revision-choice")) other.setAttribute("aria-pressed", "false");
     choice.setAttribute("aria-pressed", "true");
     canvas.dataset.label = choice.dataset.label;
-    canvas.setAttribute("aria-label", `3D view of ${choice.dataset.label}`);
+    canvas.setAttribute("aria-label", `3D view of ${choice.dataset.title}`);
+    panel.querySelector('[data-viewer="shown"]').textContent = choice.dataset.title;
     clearComparison();
     await showMain(choice.dataset.modelUrl, choice.dataset.bbox);
   });

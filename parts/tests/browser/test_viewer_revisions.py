@@ -29,6 +29,7 @@ def test_the_picker_shows_each_revision_and_compare_mode_overlays_two_with_their
     page.wait_for_selector('.viewer[data-state="ready"]')
     assert choices.filter(has_text="R1").get_attribute("aria-pressed") == "true"
     assert page.locator('[data-viewer="size"]').inner_text() == "100.0 × 50.0 × 6.0 mm"
+    assert page.locator('[data-viewer="shown"]').inner_text() == "R1 · plate_v1.step"
 
     page.get_by_label("Compare with").select_option(label="R2 plate_v2.step")
     page.wait_for_selector('.viewer[data-state="comparing"]')
