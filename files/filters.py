@@ -1,10 +1,7 @@
-import json
-
 import django_filters
-from django.db.models import Q, TextField
-from django.db.models.functions import Cast
 
 from files.models import ConversionStatus, Kind, Revision
+from files.selectors import revisions_matching
 
 
 class RevisionFilter(django_filters.FilterSet):
@@ -25,11 +22,4 @@ class RevisionFilter(django_filters.FilterSet):
         fields = []
 
     def filter_search(self, queryset, name, value):
-        queryset = queryset.annotate(product_names_text=Cast("product_names", TextField()))
-        for word in value.split():
-            # SQLite keeps JSON text ASCII-escaped ("Geh\u00e4use"); PostgreSQL keeps the letters themselves.
-            in_product_names = Q(product_names_text__icontains=word) | Q(
-                product_names_text__icontains=json.dumps(word)[1:-1]
-            )
-            queryset = queryset.filter(Q(filename__icontains=word) | Q(description__icontains=word) | in_product_names)
-        return queryset
+        return revisions_matching(queryset, value)

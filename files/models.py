@@ -1,4 +1,5 @@
 import uuid
+from pathlib import PurePath
 
 from auditlog.registry import auditlog
 from django.conf import settings
@@ -12,12 +13,23 @@ from partsite.events import absolute_url
 
 class Kind(models.TextChoices):
     STEP = "step", "STEP model"
-    DRAWING = "drawing", "PDF drawing"
+    DRAWING = "drawing", "Drawing"
 
 
 # Extensions per kind, compared case-insensitively, and what each kind is stored and served as.
-EXTENSIONS = {Kind.STEP: (".step", ".stp"), Kind.DRAWING: (".pdf",)}
+# A drawing is a PDF, or a DXF for CNC and laser work; each is stored and served as its own type.
+DRAWING_CONTENT_TYPES = {".pdf": "application/pdf", ".dxf": "image/vnd.dxf"}
+EXTENSIONS = {Kind.STEP: (".step", ".stp"), Kind.DRAWING: tuple(DRAWING_CONTENT_TYPES)}
 CONTENT_TYPES = {Kind.STEP: "model/step", Kind.DRAWING: "application/pdf"}
+
+
+def content_type_for(kind, filename):
+    """What a file of this kind is stored and served as: a drawing's type follows its extension."""
+    if kind == Kind.DRAWING:
+        return DRAWING_CONTENT_TYPES.get(PurePath(filename or "").suffix.lower(), CONTENT_TYPES[kind])
+    return CONTENT_TYPES[kind]
+
+
 GLB_CONTENT_TYPE = "model/gltf-binary"
 PREVIEW_CONTENT_TYPE = "image/png"
 
@@ -37,8 +49,8 @@ class ConversionStatus(models.TextChoices):
 
 
 CONVERSION_BADGE_COLOURS = {
-    ConversionStatus.NONE: "#a0aec0",
-    ConversionStatus.PENDING: "#b7791f",
+    ConversionStatus.NONE: "#5a6578",
+    ConversionStatus.PENDING: "#975a16",
     ConversionStatus.RUNNING: "#6b46c1",
     ConversionStatus.READY: "#2f855a",
     ConversionStatus.FAILED: "#c53030",
@@ -285,7 +297,7 @@ class Upload(models.Model):
 
     @property
     def content_type(self):
-        return CONTENT_TYPES[self.kind]
+        return content_type_for(self.kind, self.filename)
 
     @property
     def part_count(self):

@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from files import permissions, scanning
 from files.limits import max_upload_bytes, too_large
-from files.models import CONTENT_TYPES, EXTENSIONS, ConversionStatus, Kind, Revision, ScanStatus, Upload, UploadStatus
+from files.models import EXTENSIONS, ConversionStatus, Kind, Revision, ScanStatus, Upload, UploadStatus, content_type_for
 from files.queueing import conversion_queue
-from files.step_header import InvalidContent, sniff_pdf, sniff_step
+from files.step_header import InvalidContent, sniff_dxf, sniff_pdf, sniff_step
 from files.storage import PartsGone, new_revision_key, part_size_for, upload_expiry, vault
 from partsite.errors import Conflict, Invalid, Unprocessable
 from partsite.events import EventType, event_record
@@ -37,13 +37,13 @@ def kind_for_filename(filename, kind=None):
     if kind:
         if extension not in EXTENSIONS[kind]:
             allowed = " or ".join(EXTENSIONS[kind])
-            raise Invalid(f"A {Kind(kind).label} must be a {allowed} file; {filename!r} is not.", field="file")
+            raise Invalid(f"A {Kind(kind).label if kind == Kind.STEP else 'drawing'} must be a {allowed} file; {filename!r} is not.", field="file")
         return Kind(kind)
     for candidate, extensions in EXTENSIONS.items():
         if extension in extensions:
             return candidate
     raise Invalid(
-        f"{filename!r} is neither a STEP model nor a PDF drawing: the allowed extensions are .step, .stp and .pdf.",
+        f"{filename!r} is neither a STEP model nor a drawing: the allowed extensions are .step, .stp, .pdf and .dxf.",
         field="file",
     )
 
@@ -58,7 +58,9 @@ def check_size(size):
 def check_content(kind, head, filename):
     """The STEP header for a STEP file (None for a drawing); Invalid when it is not what it claims."""
     try:
-        return sniff_step(head) if kind == Kind.STEP else sniff_pdf(head)
+        if kind == Kind.STEP:
+            return sniff_step(head)
+        return sniff_dxf(head) if Path(filename).suffix.lower() == ".dxf" else sniff_pdf(head)
     except InvalidContent as refused:
         raise Invalid(f"{filename}: {refused}", field="file") from None
 
@@ -100,7 +102,7 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
             last = Revision.objects.filter(part=part, kind=kind).aggregate(Max("number"))["number__max"]
             revision = Revision(
                 part=part, kind=kind, number=(last or 0) + 1, filename=filename[:255], description=description,
-                size=digest.size, sha256=digest.sha256, content_type=CONTENT_TYPES[kind], storage_key=key,
+                size=digest.size, sha256=digest.sha256, content_type=content_type_for(kind, filename), storage_key=key,
                 uploaded_by=actor, scan_status=scanning.initial_status(), **(source or {}),
             )
             if revision.scan_status == ScanStatus.PENDING:
@@ -208,7 +210,7 @@ def upload_start(*, part, actor, filename, size, sha256="", description="", kind
         check_not_a_revision_yet(part, sha256)
     upload = Upload(
         part=part, kind=kind, filename=filename[:255], description=description, size=size,
-        declared_sha256=sha256, part_size=part_size_for(size), storage_key=new_revision_key(kind),
+        declared_sha256=sha256, part_size=part_size_for(size), storage_key=new_revision_key(kind, filename),
         created_by=actor, expires_at=upload_expiry(),
     )
     vault().start_upload(upload)

@@ -116,6 +116,27 @@ def sniff_pdf(head: bytes) -> None:
         raise InvalidContent(f"not a PDF file: {known}")
 
 
+DXF_BINARY_MAGIC = b"AutoCAD Binary DXF\r\n\x1a\x00"
+DXF_HEAD_LINES = 200  # comments (group 999) may come before the first section
+
+
+def sniff_dxf(head: bytes) -> None:
+    """A DXF drawing starts with its first SECTION (group code 0), after any comments; a binary
+    DXF with its own sentinel."""
+    if head.startswith(DXF_BINARY_MAGIC):
+        return
+    lines = head.removeprefix(UTF8_BOM)[:64 * 1024].decode("latin-1").splitlines()[:DXF_HEAD_LINES]
+    for code, value in zip(lines[::2], lines[1::2]):
+        code, value = code.strip(), value.strip()
+        if code == "999":
+            continue
+        if code == "0" and value == "SECTION":
+            return
+        break
+    known = _known_format(head) or "it does not start with a DXF section (0 / SECTION)"
+    raise InvalidContent(f"not a DXF drawing: {known}")
+
+
 def schema_family(schemas: list[str]) -> str:
     """'AP203', 'AP214', 'AP242', ... for the first FILE_SCHEMA name we recognise, else ''."""
     for schema in schemas:

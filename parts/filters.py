@@ -13,7 +13,9 @@ class PartFilter(django_filters.FilterSet):
     material = django_filters.CharFilter(lookup_expr="iexact")
     assignee = django_filters.CharFilter(method="filter_assignee", help_text='A username, or "me".')
     search = django_filters.CharFilter(
-        method="filter_search", help_text="Words to find in name, part number, notes, subsystem, material or assignee."
+        method="filter_search",
+        help_text="Words to find in name, part number, notes, subsystem, material, storage location or assignee, "
+        "or in the file names, descriptions and STEP product names of its revisions.",
     )
     ordering = django_filters.OrderingFilter(
         fields=(

@@ -1,10 +1,14 @@
-"""The moves' HTML forms, built from their declaration (parts.moves): the part page's and the admin's."""
+"""The pages' HTML forms: the moves', built from their declaration (parts.moves), for the part page and
+the admin; and a part's own fields, for the pages that create and edit parts."""
 
 from django import forms
 
 from files.models import Kind
+from parts.models import Part
+from parts.lifecycle import RELEASED, RELEASED_FIELDS
 from parts.moves import Person, RevisionChoice, Text
 from parts.permissions import assignable_people
+from parts.services import EDITABLE_FIELDS
 
 
 def _text_field(text, part, by_username):
@@ -78,3 +82,60 @@ class MoveForm(forms.Form):
         confirmation = spec.confirmation
         if not admin and confirmation and confirmation.applies(part):
             self.fields[confirmation.name] = forms.BooleanField(label=confirmation.label.format(part=part))
+
+
+class PartForm(forms.ModelForm):
+    """A part's own fields, as the pages create and edit them (parts.services.EDITABLE_FIELDS).
+
+    The form checks each field; the services decide what may change (a service's refusal is
+    shown on the form, on the field it names)."""
+
+    class Meta:
+        model = Part
+        fields = EDITABLE_FIELDS
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, may_edit_released=False, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["part_number"].widget.attrs["placeholder"] = "Generated when left blank"
+        if self.instance.pk and self.instance.status in RELEASED:
+            self._release(may_edit_released)
+
+    def _release(self, may_edit_released):
+        """A released part: its released fields are shown but locked for a fabricator; a lead may
+        change them, saying why (parts.services.part_update puts the reason on the timeline)."""
+        if not may_edit_released:
+            for name in RELEASED_FIELDS:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "Released by approval: ask a lead to change it."
+            return
+        self.fields["reason"] = forms.CharField(
+            label="Reason for changing a released part", required=False, max_length=2000,
+            help_text="Needed when you change its type, material, thickness or amount; it goes on the timeline.",
+        )
+
+    def refuse(self, refused):
+        """Show a service's refusal (partsite.errors.DomainError) on the field it names, else above the form."""
+        self.add_error(refused.field if refused.field in self.fields else None, refused.message)
+
+    def changes(self):
+        """The fields the person changed, with their new values."""
+        return {name: self.cleaned_data[name] for name in self.changed_data if name != "reason"}
+
+    @property
+    def reason(self):
+        return self.cleaned_data.get("reason", "")
+
+
+class FirstFilesForm(forms.Form):
+    """The files a new part may start with: a STEP model, a drawing (PDF or DXF), or both."""
+
+    step_file = forms.FileField(label="STEP model (.step, .stp)", required=False)
+    drawing_file = forms.FileField(label="Drawing (.pdf, .dxf)", required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["step_file"].widget.attrs["accept"] = ".step,.stp"
+        self.fields["drawing_file"].widget.attrs["accept"] = ".pdf,.dxf"

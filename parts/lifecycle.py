@@ -66,12 +66,13 @@ RELEASED_FIELDS = ("type", "material", "material_thickness", "amount")
 ALL_STATUSES = frozenset(Status)
 
 BADGE_COLOURS = {
-    Status.PENDING: "#b7791f",
+    # White text on each meets WCAG AA (4.5:1 or more).
+    Status.PENDING: "#975a16",
     Status.REVIEWED: "#2b6cb0",
     Status.IN_PROGRESS: "#6b46c1",
     Status.ALREADY_STARTED: "#c05621",
     Status.COMPLETED: "#2f855a",
-    Status.RETIRED: "#718096",
+    Status.RETIRED: "#4a5568",
 }
 
 STATUS_CATEGORY = {

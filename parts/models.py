@@ -154,5 +154,15 @@ class PartEvent(models.Model):
         return told
 
 
+class PagePreference(models.Model):
+    """How a person likes the pages: kept per person, so it follows them to every device."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="page_preference")
+    high_contrast = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"{self.user_id}: {'high contrast' if self.high_contrast else 'system theme'}"
+
+
 # Its own columns only: a reverse relation (its uploads, revisions) would log as "files.Upload.None".
 auditlog.register(Part, include_fields=[field.name for field in Part._meta.concrete_fields if field.name != "updated_at"])

@@ -156,7 +156,9 @@ MOVE_SPECS = {
     )),
     Action.COMPLETE: MoveSpec(
         "Complete a part", Style.PRIMARY, (
-            Text("storage_location", "Where is it stored? (optional)", max_length=200, prefill=True,
+            # Not filled in from the part: its location until now is where the unfinished part was.
+            Text("storage_location", "Where is the finished part? (optional)", max_length=200,
+                 placeholder="e.g. Finished rack, shelf 2",
                  help_text="Where the finished part is kept; left as it was when not given."),
         ),
         Confirmation(

@@ -10,8 +10,9 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 
 from files.models import ConversionStatus, Kind, Revision
-from parts.lifecycle import RELEASED, Category, Status, category_of
-from parts.models import Part
+from files.selectors import revisions_matching
+from parts.lifecycle import FABRICATION, RELEASED, Action, Category, Status, category_of
+from parts.models import Part, PartEvent
 from parts.permissions import assignable_people
 
 # What a part's JSON shows of its people and its revisions: a page reads only these columns.
@@ -57,7 +58,8 @@ def parts_whose_latest_conversion_failed(parts):
 
 
 # Searched by substring on SQLite; on PostgreSQL by words (StoredSearchVector), and the assignee by substring.
-SEARCH_FIELDS = ("name", "part_number", "notes", "subsystem", "material", "assignee__username")
+# Both also find a part by its revisions' file names, descriptions and STEP product names (files.selectors).
+SEARCH_FIELDS = ("name", "part_number", "notes", "subsystem", "material", "storage_location", "assignee__username")
 
 
 class StoredSearchVector(Expression):
@@ -86,14 +88,19 @@ FEW_MATCHES = 1000
 
 def parts_matching(parts, text):
     """The parts in which every word of `text` appears: as a word's beginning on PostgreSQL
-    (name, part number, notes, subsystem, material; any part of the assignee's username),
-    anywhere in one of SEARCH_FIELDS elsewhere."""
+    (name, part number, notes, subsystem, material, storage location; any part of the assignee's
+    username), anywhere in one of SEARCH_FIELDS elsewhere; or, for a word of FILE_WORD_LENGTH
+    characters or more, anywhere in the file name, description or STEP product names of one of
+    the part's revisions."""
     words = text.split()
     if not words:
         return parts
     if connections[parts.db].vendor != "postgresql":
         for word in words:
-            parts = parts.filter(reduce(or_, (Q(**{f"{field}__icontains": word}) for field in SEARCH_FIELDS)))
+            in_fields = reduce(or_, (Q(**{f"{field}__icontains": word}) for field in SEARCH_FIELDS))
+            if len(word) >= FILE_WORD_LENGTH:
+                in_fields |= Q(pk__in=_parts_with_revisions_matching(word))
+            parts = parts.filter(in_fields)
         return parts
     conditions = part_search_conditions(words)
     few = list(part_search_matches(conditions).values_list("pk", flat=True)[: FEW_MATCHES + 1])
@@ -112,11 +119,32 @@ def part_search_conditions(words):
     # Users are few: look up the matching ones once, so each word's condition stays indexable.
     users = get_user_model().objects.filter(reduce(or_, (Q(username__icontains=word) for word in words)))
     usernames = dict(users.values_list("username", "pk"))
-    return [
-        Q(search_vector=_prefix_query(word))
-        | Q(assignee__in=[pk for username, pk in usernames.items() if word.casefold() in username.casefold()])
-        for word in words
-    ]
+    conditions = []
+    for word in words:
+        condition = Q(search_vector=_prefix_query(word)) | Q(
+            assignee__in=[pk for username, pk in usernames.items() if word.casefold() in username.casefold()]
+        )
+        if len(word) >= FILE_WORD_LENGTH:
+            condition |= Q(pk__in=_revision_matches_for_index(word))
+        conditions.append(condition)
+    return conditions
+
+
+# A part's files are searched for words of at least this many characters: the revisions' trigram
+# index serves no shorter word, and a scan of every revision for "17" costs more than the search.
+FILE_WORD_LENGTH = 3
+
+
+def _parts_with_revisions_matching(word):
+    return revisions_matching(Revision.objects.order_by(), word).values("part_id")
+
+
+def _revision_matches_for_index(word):
+    """The parts whose revisions hold `word`, as a list of ids when they are few (read first through
+    the revisions' trigram index), so that each word's condition stays one the parts' indexes serve."""
+    matching = revisions_matching(Revision.objects.order_by(), word).values_list("part_id", flat=True)
+    few = list(matching.distinct()[: FEW_MATCHES + 1])
+    return few if len(few) <= FEW_MATCHES else _parts_with_revisions_matching(word)
 
 
 def part_stats(parts=None):
@@ -146,6 +174,16 @@ def board_order(parts):
         default=Value(3),
     )
     return parts.annotate(board_rank=first_to_make).order_by("board_rank", "-updated_at", "-id")
+
+
+def remake_reasons(parts):
+    """{part id: why it is to be made again} for the parts marked as made incorrectly and back in
+    fabrication: the reason given when the part was last marked so (one query for a page of parts)."""
+    ids = [part.pk for part in parts if part.completed_incorrectly and part.status in FABRICATION]
+    if not ids:
+        return {}
+    marks = PartEvent.objects.filter(part_id__in=ids, action=Action.MARK_INCORRECT).order_by("created_at", "id")
+    return dict(marks.values_list("part_id", "note"))
 
 
 def board_filter_choices():

@@ -22,7 +22,7 @@ from partsite.errors import Conflict, Invalid, NotPermitted
 from partsite.events import EventType, event_record
 from parts import permissions
 from parts.lifecycle import MOVES, RELEASED, RELEASED_FIELDS, Action, Status, Type, illegal_move_message
-from parts.models import Part, PartEvent
+from parts.models import PagePreference, Part, PartEvent
 from parts.moves import MOVE_SPECS
 
 User = get_user_model()
@@ -168,7 +168,7 @@ def _move(action, part, actor, note="", decide=None, **changes):
     with transaction.atomic():
         part = part_lock(part.pk)
         if part.status not in move.sources:
-            raise Conflict(illegal_move_message(action, part.status), status=part.status)
+            raise Conflict(_refusal(action, part, actor), status=part.status)
         permissions.check_may_move(actor, action, part)
         from_status, previous_assignee = part.status, part.assignee
         if move.target is not None:
@@ -189,6 +189,18 @@ def _move(action, part, actor, note="", decide=None, **changes):
             previous_assignee=previous_assignee.get_username() if previous_assignee else None,
         )
     return part
+
+
+def _refusal(action, part, actor):
+    """Why a move cannot start from the part's status: for a part someone is making, who."""
+    if action in (Action.CLAIM, Action.ASSIGN) and part.status == Status.IN_PROGRESS and part.assignee_id:
+        if part.assignee_id == actor.pk:
+            return f"You are already making {part.part_number}."
+        return (
+            f"{part.part_number} is already being made by {part.assignee.get_username()}; "
+            "ask them or a lead to put it back."
+        )
+    return illegal_move_message(action, part.status)
 
 
 # Each move's service, found by the API, the pages and the admin from the move's name.
@@ -358,3 +370,8 @@ def part_restore(*, part, actor, note):
         Action.RESTORE, part, actor, note, reviewer=None, reviewed_at=None, approved_revision=None,
         approved_drawing=None, completed_at=None,
     )
+
+
+def page_preference_set(*, user, high_contrast):
+    """Keep a person's choice of the high-contrast theme."""
+    PagePreference.objects.update_or_create(user=user, defaults={"high_contrast": high_contrast})

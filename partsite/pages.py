@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from files.models import CONVERSION_BADGE_COLOURS
 from parts.lifecycle import BADGE_COLOURS
+from parts.models import PagePreference
 from partsite.errors import DomainError
 from partsite.roles import role_of
 
@@ -44,5 +45,12 @@ def run_or_tell(request, call, success):
 
 
 def page_context(request):
-    """The user's role (the header shows it and hides what it may not use) and the badge colours, for every template."""
-    return {"role": role_of(request.user) if hasattr(request, "user") else None, "badge_colours": ALL_BADGE_COLOURS}
+    """The user's role (the header shows it and hides what it may not use), their high-contrast
+    choice, and the badge colours, for every template."""
+    user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
+    return {
+        "role": role_of(user) if user is not None else None,
+        "badge_colours": ALL_BADGE_COLOURS,
+        "high_contrast": signed_in and PagePreference.objects.filter(user=user, high_contrast=True).exists(),
+    }

@@ -49,8 +49,10 @@ class PartsGone(StorageError):
     """The parts of a direct upload are no longer in storage."""
 
 
-def new_revision_key(kind):
-    return f"revisions/{uuid.uuid4().hex}{KEY_EXTENSIONS[kind]}"
+def new_revision_key(kind, filename=""):
+    """A new key for a file of this kind; a DXF drawing keeps its own extension."""
+    extension = ".dxf" if PurePath(filename or "").suffix.lower() == ".dxf" else KEY_EXTENSIONS[kind]
+    return f"revisions/{uuid.uuid4().hex}{extension}"
 
 
 def upload_kind(filename):
@@ -61,7 +63,8 @@ def upload_kind(filename):
 
 def new_upload_key(filename):
     """The key new_revision_key would give the file's kind (a file of no known kind is refused before it is stored)."""
-    return f"revisions/{uuid.uuid4().hex}{KEY_EXTENSIONS.get(upload_kind(filename), '.upload')}"
+    kind = upload_kind(filename)
+    return new_revision_key(kind, filename) if kind else f"revisions/{uuid.uuid4().hex}.upload"
 
 
 def new_glb_key():

@@ -19,7 +19,7 @@ from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
-from files.models import CONTENT_TYPES
+from files.models import content_type_for
 from files.storage import CHUNK_BYTES, PartsGone, Vault, new_upload_key, part_size_for, upload_kind
 
 UNKNOWN_CONTENT_TYPE = "application/octet-stream"
@@ -95,7 +95,8 @@ class S3Vault(Vault):
         kind = upload_kind(filename)
         return S3PartsWriter(
             self, new_upload_key(filename), filename=filename,
-            content_type=CONTENT_TYPES[kind] if kind else UNKNOWN_CONTENT_TYPE, part_size=part_size_for(largest),
+            content_type=content_type_for(kind, filename) if kind else UNKNOWN_CONTENT_TYPE,
+            part_size=part_size_for(largest),
         )
 
     # Direct uploads

@@ -105,9 +105,9 @@ def test_the_same_bytes_on_another_part_are_accepted_and_named(as_fabricator):
 @pytest.mark.parametrize(
     "filename,fields,message",
     [
-        ("bracket.igs", {}, "the allowed extensions are .step, .stp and .pdf"),
-        ("bracket", {}, "the allowed extensions are .step, .stp and .pdf"),
-        ("bracket.step", {"kind": "drawing"}, "A PDF drawing must be a .pdf file"),
+        ("bracket.igs", {}, "the allowed extensions are .step, .stp, .pdf and .dxf"),
+        ("bracket", {}, "the allowed extensions are .step, .stp, .pdf and .dxf"),
+        ("bracket.step", {"kind": "drawing"}, "A drawing must be a .pdf or .dxf file"),
         ("bracket.pdf", {"kind": "step"}, "A STEP model must be a .step or .stp file"),
     ],
 )

@@ -92,8 +92,8 @@ def refused_uploads():
     big_step = box_step(padding=7 * MIB)
     return {
         "not a STEP file": (b"%PDF-1.7\n" + b"x" * (7 * MIB), "bracket.step", {}, 400, "not a STEP file"),
-        "an unknown extension": (big_step, "bracket.txt", {}, 400, "neither a STEP model nor a PDF"),
-        "a kind that does not fit": (big_step, "bracket.step", {"kind": "drawing"}, 400, "must be a .pdf file"),
+        "an unknown extension": (big_step, "bracket.txt", {}, 400, "neither a STEP model nor a drawing"),
+        "a kind that does not fit": (big_step, "bracket.step", {"kind": "drawing"}, 400, "must be a .pdf or .dxf file"),
         "a description too long": (big_step, "bracket.step", {"description": "x" * 2001}, 400, "2000"),
         "an empty file": (b"", "bracket.step", {}, 400, "The file is empty (0 bytes)."),
     }

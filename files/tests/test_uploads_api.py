@@ -419,8 +419,8 @@ def test_an_empty_file_is_refused(as_fabricator):
 @pytest.mark.parametrize(
     "filename,fields,message",
     [
-        ("chassis.igs", {}, "the allowed extensions are .step, .stp and .pdf"),
-        ("chassis.step", {"kind": "drawing"}, "A PDF drawing must be a .pdf file"),
+        ("chassis.igs", {}, "the allowed extensions are .step, .stp, .pdf and .dxf"),
+        ("chassis.step", {"kind": "drawing"}, "A drawing must be a .pdf or .dxf file"),
     ],
 )
 def test_an_extension_that_does_not_fit_is_refused(as_fabricator, filename, fields, message):

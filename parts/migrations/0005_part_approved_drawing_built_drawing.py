@@ -25,6 +25,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='partevent',
             name='action',
-            field=models.CharField(choices=[('create', 'Created'), ('approve', 'Approve'), ('repin', 'Approve a newer revision'), ('assign', 'Assign'), ('claim', 'Claim'), ('unclaim', 'Unclaim'), ('complete', 'Complete'), ('revert', 'Revert'), ('mark_incorrect', 'Mark completed incorrectly'), ('send_back', 'Send back to review'), ('retire', 'Retire'), ('restore', 'Restore'), ('upload', 'Uploaded a file'), ('edit_released', 'Edit of a released part')], max_length=16),
+            field=models.CharField(choices=[('create', 'Created'), ('approve', 'Approve'), ('repin', 'Re-approve'), ('assign', 'Assign'), ('claim', 'Claim'), ('unclaim', 'Unclaim'), ('complete', 'Complete'), ('revert', 'Revert'), ('mark_incorrect', 'Mark completed incorrectly'), ('send_back', 'Send back to review'), ('retire', 'Retire'), ('restore', 'Restore'), ('upload', 'Uploaded a file'), ('edit_released', 'Edit of a released part')], max_length=16),
         ),
     ]

@@ -99,3 +99,48 @@ def test_on_postgresql_a_search_with_many_matches_finds_the_same_parts(as_viewer
 
     assert found(as_viewer, "P-0001") == ["P-00012", "P-00019"]
     assert found(as_viewer, "00012") == ["P-00012", "Q-00012"]
+
+
+@pytest.fixture
+def with_files(db, fabricator):
+    from files.models import Kind, Revision
+
+    plate = make_part(part_number="P-00031", name="Side plate", storage_location="Shelf B3, bin 2")
+    mount = make_part(part_number="P-00032", name="Mount")
+    make_part(part_number="P-00033", name="Unrelated")
+    for part, number, filename, description, products in [
+        (plate, 1, "gearbox_side_v2.step", "", ["GEARBOX-SIDE"]),
+        (mount, 1, "mount.step", "Holes moved for the falcon", ["Motorhalterung Gehäuse"]),
+    ]:
+        Revision.objects.create(
+            part=part, kind=Kind.STEP, number=number, filename=filename, description=description, size=10,
+            sha256=f"{part.pk:064d}", content_type="model/step", storage_key=f"k/{part.pk}", product_names=products,
+        )
+
+
+@pytest.mark.parametrize("text, numbers", [
+    ("gearbox_side", ["P-00031"]),  # a revision's file name, underscore and all
+    ("falcon", ["P-00032"]),  # a revision's description
+    ("gehäuse", ["P-00032"]),  # a STEP product name, non-ASCII
+    ("halterung", ["P-00032"]),  # anywhere in a product name
+    ("shelf b3", ["P-00031"]),  # the storage location
+    ("side falcon", []),  # every word must match, not necessarily in the same place
+    ("side plate", ["P-00031"]),
+])
+def test_a_search_finds_parts_by_their_files_and_where_they_are_stored(as_viewer, with_files, text, numbers):
+    assert found(as_viewer, text) == numbers
+
+
+@on_postgresql
+def test_on_postgresql_a_revision_search_reads_the_trigram_index(with_files):
+    from files.models import Revision
+    from files.selectors import revisions_matching
+
+    plan = plan_without_table_scans(revisions_matching(Revision.objects.order_by(), "gearbox"))
+    assert "revision_search_text" in plan, plan
+    assert "Seq Scan on files_revision" not in plan, plan
+
+
+def test_a_word_shorter_than_three_characters_is_not_looked_for_in_file_names(as_viewer, with_files):
+    assert found(as_viewer, "v2") == []  # only in gearbox_side_v2.step
+    assert found(as_viewer, "_v2") == ["P-00031"]

@@ -142,7 +142,8 @@ def test_my_work_shows_only_my_parts_and_counts_them_per_queue(fabricator_page, 
     make_part(Status.IN_PROGRESS, assignee=fabricator, type="hand")
     make_part(Status.IN_PROGRESS, assignee=other_fabricator, type="cnc")
     response = fabricator_page.get("/?assignee=me")
-    assert response.context["queue"] == "hand"
+    assert response.context["queue"] == "all"  # one list across the queues
+    assert len(response.context["page"]) == 1
     assert {q["value"]: q["count"] for q in response.context["queues"]}["cnc"] == 0
     assert b"My work" in response.content
 
@@ -376,3 +377,155 @@ def test_a_card_shows_the_preview_image_of_its_revision_once_there_is_one(as_fab
     assert b"<img" not in viewer_page.get("/?queue=cnc").content
     Revision.objects.filter(pk=revision.pk).update(preview_key=f"previews/{revision.pk}/abc123.png")
     assert f'<img src="/api/revisions/{revision.pk}/preview/?v=abc123"'.encode() in viewer_page.get("/?queue=cnc").content
+
+
+# Searching, sorting and the retired parts
+
+
+def test_a_search_finds_parts_in_every_queue_and_the_tabs_count_the_matches(fabricator_page):
+    make_part(Status.PENDING, name="Bracket for review")
+    make_part(Status.REVIEWED, type="cnc", name="Plain plate")
+    make_part(Status.COMPLETED, name="Finished bracket")
+    make_part(Status.REVIEWED, type="misc", name="Bracket, misc")
+    response = fabricator_page.get("/?queue=cnc&search=bracket")
+    # The queue asked for holds no match: the search still shows every match, each with its queue.
+    response = fabricator_page.get("/?search=bracket")
+    html = response.content.decode()
+    assert sorted(part.name for part in response.context["page"]) == ["Bracket for review", "Bracket, misc",
+                                                                      "Finished bracket"]
+    assert {q["value"]: q["count"] for q in response.context["queues"]} == {
+        "all": 3, "review": 1, "cnc": 0, "hand": 0, "misc": 1, "completed": 1,
+    }
+    assert 'class="queue-tag" data-queue="review">Review<' in html
+    assert 'class="queue-tag" data-queue="completed">Completed<' in html
+    narrowed = fabricator_page.get("/?queue=misc&search=bracket")
+    assert [part.name for part in narrowed.context["page"]] == ["Bracket, misc"]
+
+
+def test_my_work_is_one_list_across_queues(fabricator_page, fabricator):
+    started = make_part(Status.IN_PROGRESS, type="cnc", assignee=fabricator)
+    done = make_part(Status.COMPLETED, type="hand", assignee=fabricator)
+    make_part(Status.IN_PROGRESS, type="hand")
+    response = fabricator_page.get("/?assignee=me")
+    assert sorted(part.pk for part in response.context["page"]) == [started.pk, done.pk]
+    assert b"My work" in response.content
+
+
+def test_only_leads_see_and_search_the_retired_parts(lead_page, fabricator_page, viewer_page):
+    retired = make_part(Status.RETIRED, name="Old bracket")
+    make_part(Status.REVIEWED, name="New bracket")
+    lead_board = lead_page.get("/?queue=retired")
+    assert [part.pk for part in lead_board.context["page"]] == [retired.pk]
+    assert "retired" in [q["value"] for q in lead_board.context["queues"]]
+    assert len(lead_page.get("/?search=bracket").context["page"]) == 2
+    for page in (fabricator_page, viewer_page):
+        assert "retired" not in [q["value"] for q in page.get("/").context["queues"]]
+        assert [part.name for part in page.get("/?search=bracket").context["page"]] == ["New bracket"]
+        assert [part.name for part in page.get("/?queue=retired").context["page"]] == ["New bracket"]
+
+
+def test_each_stats_tile_opens_the_queue_it_names(lead_page, viewer_page):
+    make_part(Status.RETIRED)
+    html = lead_page.get("/stats/").content.decode()
+    for queue in ("review", "cnc", "hand", "misc", "completed", "retired"):
+        assert f'href="/?queue={queue}" data-stat="{queue}"' in html
+    assert lead_page.get("/?queue=retired").context["queue"] == "retired"
+    # A viewer's board has no retired queue: the tile shows the count and opens nothing.
+    html = viewer_page.get("/stats/").content.decode()
+    assert 'href="/?queue=retired"' not in html and 'data-stat="retired"' in html
+
+
+def test_the_board_sorts_by_newest_or_part_number(viewer_page):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = make_part(Status.REVIEWED, part_number="P-00003", created_at=timezone.now() - timedelta(days=2))
+    new = make_part(Status.REVIEWED, part_number="P-00009")
+    middle = make_part(Status.REVIEWED, part_number="P-00005", created_at=timezone.now() - timedelta(days=1))
+
+    def listed(sort):
+        return [part.pk for part in viewer_page.get(f"/?queue=cnc&sort={sort}").context["page"]]
+
+    assert listed("newest") == [new.pk, middle.pk, old.pk]
+    assert listed("part_number") == [old.pk, middle.pk, new.pk]
+
+
+# Wording
+
+
+def test_a_refused_claim_names_who_has_the_part(fabricator_page, other_fabricator, fabricator):
+    part = make_part(Status.IN_PROGRESS, assignee=other_fabricator, part_number="P-00077")
+    response = fabricator_page.post(f"/parts/{part.pk}/move/claim/", follow=True)
+    assert messages_of(response) == [
+        "P-00077 is already being made by dave; ask them or a lead to put it back."
+    ]
+    mine = make_part(Status.IN_PROGRESS, assignee=fabricator, part_number="P-00078")
+    response = fabricator_page.post(f"/parts/{mine.pk}/move/claim/", follow=True)
+    assert messages_of(response) == ["You are already making P-00078."]
+
+
+def test_complete_asks_where_the_finished_part_is_and_does_not_offer_the_unfinished_ones_place(
+    fabricator_page, fabricator,
+):
+    part = make_part(Status.IN_PROGRESS, assignee=fabricator, storage_location="Shelf B3 (unfinished)")
+    html = fabricator_page.get(f"/parts/{part.pk}/").content.decode()
+    form = html.split('data-move="complete"')[1].split("</details>")[0]
+    assert "Where is the finished part?" in form
+    assert "Shelf B3 (unfinished)" not in form
+    assert 'name="storage_location"' in form and 'value=' not in form.split('name="storage_location"')[1].split(">")[0]
+
+
+def test_a_part_marked_incorrect_says_it_is_to_be_made_again_and_why(lead_page, viewer_page, fabricator):
+    part = make_part(Status.COMPLETED, assignee=fabricator, part_number="P-00088")
+    lead_page.post(f"/parts/{part.pk}/move/mark_incorrect/", {"reason": "Holes 2 mm off"})
+    page = viewer_page.get(f"/parts/{part.pk}/").content.decode()
+    assert "To be made again: <strong>Holes 2 mm off</strong>" in page
+    board = viewer_page.get("/?queue=cnc").content.decode()
+    card = board.split('data-part="P-00088"')[1].split("</article>")[0]
+    assert "To be made again: <strong>Holes 2 mm off</strong>" in card
+    other = make_part(Status.REVIEWED, part_number="P-00089")
+    assert "To be made again" not in viewer_page.get(f"/parts/{other.pk}/").content.decode()
+
+
+# The part page keeps itself up to date
+
+
+def test_the_live_answer_follows_a_conversion_from_waiting_to_ready(viewer_page, fabricator, converting):
+    from files.models import ConversionStatus
+    from files.tests.helpers import convert_now
+
+    part = make_part()
+    page = viewer_page.get(f"/parts/{part.pk}/").content.decode()
+    assert 'data-live-url="/parts/%d/live/"' % part.pk in page
+    revision = post_file(logged_in(fabricator), part, box_step()).json()
+    live = viewer_page.get(f"/parts/{part.pk}/live/").json()
+    assert live["busy"] is True
+    assert live["viewer_state"] == f"{revision['id']}:pending"
+    assert "updates by itself" in live["viewer_html"] and "bracket.step" in live["files_html"]
+    assert [r["conversion_status"] for r in live["revisions"]] == [ConversionStatus.PENDING]
+    convert_now(revision["id"])
+    live = viewer_page.get(f"/parts/{part.pk}/live/").json()
+    assert live["busy"] is False and live["viewer_state"] == f"{revision['id']}:ready"
+    assert 'data-model-url="/api/revisions/%d/model/"' % revision["id"] in live["viewer_html"]
+
+
+def test_the_live_answer_is_for_people_with_a_role_only(db, client, roleless):
+    part = make_part()
+    assert client.get(f"/parts/{part.pk}/live/").status_code == 302
+    assert logged_in(roleless).get(f"/parts/{part.pk}/live/").status_code == 403
+
+
+def test_each_role_keeps_its_own_high_contrast_choice_and_anonymous_visitors_log_in_first(
+    db, client, viewer_page, viewer, fabricator,
+):
+    from parts.models import PagePreference
+
+    assert client.post("/preferences/high-contrast/", {"high_contrast": "on"})["Location"].startswith("/login/")
+    response = viewer_page.post("/preferences/high-contrast/", {"high_contrast": "on", "next": "/stats/"})
+    assert response["Location"] == "/stats/"
+    assert b'data-contrast="high"' in viewer_page.get("/stats/").content
+    assert b'data-contrast="high"' not in logged_in(fabricator).get("/stats/").content
+    viewer_page.post("/preferences/high-contrast/", {"high_contrast": "off", "next": "https://elsewhere.example/"})
+    assert not PagePreference.objects.get(user=viewer).high_contrast
+    assert viewer_page.get("/preferences/high-contrast/").status_code == 405

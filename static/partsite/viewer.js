@@ -71,6 +71,7 @@ function fit() {
 
 function setWireframe(on) {
   wireframe = on;
+  if (!model) return;
   model.traverse((node) => {
     if (node.isMesh) {
       for (const material of [].concat(node.material)) material.wireframe = on;
@@ -91,39 +92,76 @@ function sizeInMillimetres(box) {
 new ResizeObserver(resize).observe(host);
 resize();
 
-new GLTFLoader().load(
-  host.dataset.modelUrl,
-  (gltf) => {
-    model = gltf.scene;
-    const meshes = [];
-    model.traverse((node) => {
-      if (node.isMesh) meshes.push(node);
-    });
-    for (const mesh of meshes) {
-      if (!mesh.material?.isMeshStandardMaterial) {
-        mesh.material = new THREE.MeshStandardMaterial({ color: 0x9fb3c8 });
-      }
-      // glTF's default is fully metallic, which looks flat and dark without reflections to show.
-      mesh.material.metalness = Math.min(mesh.material.metalness, 0.25);
-      mesh.material.roughness = Math.max(mesh.material.roughness, 0.55);
-      mesh.material.side = THREE.DoubleSide;
-      mesh.material.polygonOffset = true; // keep the outline drawn on top of the faces
-      mesh.material.polygonOffsetFactor = 1;
-      mesh.material.polygonOffsetUnits = 1;
-      // The model's sharp edges, as a CAD program draws them.
-      const edges = new THREE.LineSegments(new THREE.EdgesGeometry(mesh.geometry, 30), outline);
-      edges.userData.outline = true;
-      mesh.add(edges);
+// Loading a model, with a progress bar for big ones.
+
+const progressBar = host.querySelector(".viewer-progress");
+
+function showProgress(event) {
+  if (!progressBar || !event.total) return;
+  progressBar.hidden = false;
+  progressBar.value = Math.floor((event.loaded / event.total) * 100);
+  statusLine.textContent = `Loading the 3D model… ${progressBar.value} %`;
+}
+
+function prepare(gltf) {
+  const loaded = gltf.scene;
+  const meshes = [];
+  loaded.traverse((node) => {
+    if (node.isMesh) meshes.push(node);
+  });
+  for (const mesh of meshes) {
+    if (!mesh.material?.isMeshStandardMaterial) {
+      mesh.material = new THREE.MeshStandardMaterial({ color: 0x9fb3c8 });
     }
+    // glTF's default is fully metallic, which looks flat and dark without reflections to show.
+    mesh.material.metalness = Math.min(mesh.material.metalness, 0.25);
+    mesh.material.roughness = Math.max(mesh.material.roughness, 0.55);
+    mesh.material.side = THREE.DoubleSide;
+    mesh.material.polygonOffset = true; // keep the outline drawn on top of the faces
+    mesh.material.polygonOffsetFactor = 1;
+    mesh.material.polygonOffsetUnits = 1;
+    // The model's sharp edges, as a CAD program draws them.
+    const edges = new THREE.LineSegments(new THREE.EdgesGeometry(mesh.geometry, 30), outline);
+    edges.userData.outline = true;
+    mesh.add(edges);
+  }
+  return loaded;
+}
+
+function loadModel(url) {
+  host.dataset.state = "loading";
+  if (progressBar) progressBar.value = 0;
+  return new Promise((resolve, reject) => {
+    new GLTFLoader().load(url, (gltf) => resolve(prepare(gltf)), showProgress, reject);
+  }).finally(() => {
+    if (progressBar) progressBar.hidden = true;
+  });
+}
+
+function formatSize([x, y, z]) {
+  return `${x.toFixed(1)} × ${y.toFixed(1)} × ${z.toFixed(1)} mm`;
+}
+
+async function showMain(url, bbox) {
+  try {
+    const loaded = await loadModel(url);
+    if (model) scene.remove(model);
+    model = loaded;
+    host.dataset.bbox = bbox || "";
     scene.add(model);
+    if (wireframe) setWireframe(true);
     fit();
-    const [x, y, z] = sizeInMillimetres(new THREE.Box3().setFromObject(model));
-    panel.querySelector('[data-viewer="size"]').textContent = `${x.toFixed(1)} × ${y.toFixed(1)} × ${z.toFixed(1)} mm`;
+    panel.querySelector('[data-viewer="size"]').textContent = formatSize(
+      sizeInMillimetres(new THREE.Box3().setFromObject(model)),
+    );
     host.dataset.state = "ready";
-  },
-  undefined,
-  () => fail("The 3D model could not be loaded. Reload the page to try again."),
-);
+    statusLine.textContent = "";
+  } catch (error) {
+    fail("The 3D model could not be loaded. Reload the page to try again.");
+  }
+}
+
+showMain(host.dataset.modelUrl, host.dataset.bbox);
 
 panel.querySelector('[data-viewer="fit"]').addEventListener("click", fit);
 const wireframeButton = panel.querySelector('[data-viewer="wireframe"]');
@@ -132,3 +170,110 @@ wireframeButton.addEventListener("click", () => {
   setWireframe(!wireframe);
   wireframeButton.setAttribute("aria-pressed", String(wireframe));
 });
+
+// The revision picker: every revision with a model, by its thumbnail; one click shows it.
+
+for (const choice of panel.querySelectorAll(".revision-choice")) {
+  choice.addEventListener("click", async () => {
+    for (const other of panel.querySelectorAll(".revision-choice")) other.setAttribute("aria-pressed", "false");
+    choice.setAttribute("aria-pressed", "true");
+    canvas.dataset.label = choice.dataset.label;
+    canvas.setAttribute("aria-label", `3D view of ${choice.dataset.title}`);
+    panel.querySelector('[data-viewer="shown"]').textContent = choice.dataset.title;
+    clearComparison();
+    await showMain(choice.dataset.modelUrl, choice.dataset.bbox);
+  });
+}
+
+// Compare mode: a second revision overlaid on the shown one, each in its own colour, with the
+// difference of their sizes.
+
+const COMPARE_COLOURS = { shown: 0x2563eb, other: 0xea580c };
+let compared = null;
+const compareSelect = panel.querySelector('[data-viewer="compare"]');
+const legend = panel.querySelector('[data-viewer="legend"]');
+
+function paint(group, colour) {
+  group.traverse((node) => {
+    if (node.isMesh) {
+      node.material = node.material.clone();
+      node.material.color.setHex(colour);
+      node.material.transparent = true;
+      node.material.opacity = 0.55;
+      node.material.depthWrite = false;
+    }
+  });
+}
+
+function restoreMainColours() {
+  if (!model) return;
+  model.traverse((node) => {
+    if (node.isMesh && node.material.transparent) {
+      node.material.transparent = false;
+      node.material.opacity = 1;
+      node.material.depthWrite = true;
+      node.material.color.setHex(0x9fb3c8);
+    }
+  });
+}
+
+function clearComparison() {
+  if (compared) scene.remove(compared);
+  compared = null;
+  restoreMainColours();
+  if (legend) legend.hidden = true;
+  if (compareSelect) compareSelect.value = "";
+  render();
+}
+
+function sizeOf(group, bbox) {
+  const known = (bbox || "").split(",").filter(Boolean).map(Number);
+  if (known.length === 3) return known;
+  const size = new THREE.Box3().setFromObject(group).getSize(new THREE.Vector3());
+  return [size.x * 1000, size.y * 1000, size.z * 1000];
+}
+
+const signed = (value) => `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(1)}`;
+
+if (compareSelect) {
+  compareSelect.addEventListener("change", async () => {
+    const option = compareSelect.selectedOptions[0];
+    if (compared) scene.remove(compared);
+    compared = null;
+    if (!option.value) {
+      clearComparison();
+      return;
+    }
+    try {
+      compared = await loadModel(option.value);
+    } catch (error) {
+      fail("The revision to compare with could not be loaded.");
+      return;
+    }
+    paint(model, COMPARE_COLOURS.shown);
+    paint(compared, COMPARE_COLOURS.other);
+    scene.add(compared);
+    fit();
+    host.dataset.state = "comparing";
+    statusLine.textContent = "";
+    const shownSize = sizeOf(model, host.dataset.bbox);
+    const otherSize = sizeOf(compared, option.dataset.bbox);
+    const difference = otherSize.map((value, axis) => value - shownSize[axis]);
+    legend.hidden = false;
+    legend.innerHTML = "";
+    const entries = [
+      ["shown", `${canvas.dataset.label}: ${formatSize(shownSize)}`],
+      ["other", `${option.dataset.label}: ${formatSize(otherSize)}`],
+    ];
+    for (const [which, text] of entries) {
+      const item = document.createElement("span");
+      item.className = `swatch swatch-${which}`;
+      item.textContent = text;
+      legend.append(item);
+    }
+    const change = document.createElement("span");
+    change.className = "size-difference";
+    change.textContent = `${option.dataset.label} − ${canvas.dataset.label}: ${difference.map(signed).join(" × ")} mm`;
+    legend.append(change);
+  });
+}

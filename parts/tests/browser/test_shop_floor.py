@@ -173,16 +173,16 @@ def test_an_upload_shows_its_progress_to_100_percent_and_survives_a_dropped_part
     log_in(page, fabricator)
     page.route(re.compile(r".*/api/uploads/.*/parts/\d+/.*"), drop_part_two_once)
     page.goto(f"{live_server.url}/parts/{part.pk}/")
-    page.get_by_label("STEP model (.step, .stp) or PDF drawing (.pdf)").set_input_files(big)
+    page.get_by_label("STEP models (.step, .stp) or drawings (.pdf, .dxf): choose or drop several").set_input_files(big)
     page.get_by_label("Description (optional)").fill("Lightening holes")
     page.get_by_role("button", name="Upload", exact=True).click()
     page.wait_for_selector('form[data-upload][data-state="done"]')
-    assert page.locator("form[data-upload] progress").evaluate("bar => bar.value") == 100
-    assert page.locator(".progress-text").inner_text().startswith("100 %")
+    assert page.locator(".upload-item progress").evaluate("bar => bar.value") == 100
+    assert page.locator(".upload-item .progress-text").inner_text().startswith("100 %")
     assert dropped, "the test meant to drop part 2 once"
     revision = part.revisions.get()
     assert (revision.label, revision.size, revision.description) == ("R1", big.stat().st_size, "Lightening holes")
-    page.wait_for_selector("text=Lightening holes")  # the page reloaded with the new revision
+    page.wait_for_selector("text=Lightening holes")  # the files list updated itself with the new revision
     page.wait_for_selector('.viewer[data-state="ready"]')
     page.screenshot(path=screenshots / "part-after-upload.png", full_page=True)
 
