@@ -8,7 +8,7 @@ from django.contrib.messages import get_messages
 from files.models import ConversionStatus, Revision
 from files.tests.helpers import post_file, stored_keys
 from files.tests.samples import box_step
-from parts.lifecycle import Action, Status
+from parts.lifecycle import BADGE_COLOURS, Action, Status
 from parts.models import Part, PartEvent
 from parts.tests.factories import make_part, make_revision
 
@@ -49,7 +49,7 @@ def test_the_page_shows_the_status_and_a_button_per_move_the_lead_may_make(desk)
 
     html = desk.get(page_of(part)).content.decode()
 
-    assert 'data-badge="#b7791f">In review</span>' in html
+    assert f'data-badge="{BADGE_COLOURS[Status.PENDING]}">In review</span>' in html
     assert 'data-tool-name="approve"' in html and 'data-tool-name="retire"' in html
     assert 'data-tool-name="send_back"' not in html and 'data-tool-name="claim"' not in html
     assert f'action="{button(part, "approve")}"' in html
