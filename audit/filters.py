@@ -3,11 +3,7 @@ from django_filters import rest_framework as filters
 
 from audit.models import Notification
 from audit.selectors import ACTIONS, OBJECT_TYPE_CHOICES, audit_feed
-
-
-class IdFilter(filters.NumberFilter):
-    field_class = forms.IntegerField
-
+from partsite.filters import IdFilter
 
 # The page's time pickers send "2026-11-22T14:13", which ISO 8601 parsing takes as is.
 _MOMENT = forms.DateTimeInput(attrs={"type": "datetime-local"})
@@ -29,7 +25,7 @@ class AuditFilter(filters.FilterSet):
         label="About", choices=OBJECT_TYPE_CHOICES, empty_label="anything",
         help_text="What the entry is about. File accesses are about a revision, sign-ins about a user.",
     )
-    object_id = IdFilter(label="Id", min_value=1, help_text="The id of what the entry is about.")
+    object_id = IdFilter(label="Id", help_text="The id of what the entry is about.")
     since = filters.IsoDateTimeFilter(label="Since", widget=_MOMENT, help_text="From this time on (ISO 8601), inclusive.")
     until = filters.IsoDateTimeFilter(label="Until", widget=_MOMENT, help_text="Up to this time (ISO 8601), inclusive.")
 

@@ -5,13 +5,14 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
 from files.models import ConversionStatus, Kind, Revision
+from partsite.filters import IdFilter
 
 
 class RevisionFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search", help_text="Words to find in the file name, description or product names."
     )
-    part = django_filters.NumberFilter(field_name="part_id")
+    part = IdFilter(field_name="part_id", help_text="A part's id.")
     kind = django_filters.ChoiceFilter(choices=Kind.choices)
     uploaded_by = django_filters.CharFilter(field_name="uploaded_by__username", help_text="A username.")
     uploaded_after = django_filters.IsoDateTimeFilter(field_name="uploaded_at", lookup_expr="gte")
