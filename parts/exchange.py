@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from partsite.errors import DomainError, NotPermitted
+from partsite.spreadsheets import FORMULA_STARTS, spreadsheet_cell
 from parts import permissions
 from parts.serializers import PartSerializer
 from parts.services import EDITABLE_FIELDS, part_create
@@ -29,9 +30,8 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
 EXPORT_CHUNK_ROWS = 500
 
-# A spreadsheet runs a cell that starts with one of these as a formula. The export puts an
-# apostrophe in front (spreadsheets hide it) and the import takes it away again.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A cell a spreadsheet would run as a formula gets an apostrophe in front on export
+# (partsite.spreadsheets); the import takes it away again.
 
 
 @dataclass(frozen=True)
@@ -232,10 +232,6 @@ def _row_values(cells, header, columns, line, report):
     return {name: _unescape(cells[index]) for index, name in columns.items() if cells[index].strip()}
 
 
-def _escape(value):
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
-
-
 def _unescape(value):
     return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
 
@@ -260,7 +256,7 @@ def _export_row(part):
     def label(revision):
         return revision.label if revision else ""
 
-    row = [_escape(getattr(part, name)) for name in IMPORT_COLUMNS]
+    row = [spreadsheet_cell(getattr(part, name)) for name in IMPORT_COLUMNS]
     row += [
         part.status, part.category, part.assignee.username if part.assignee else "",
         label(part.approved_revision), label(part.built_revision), part.built_sha256, label(part.latest_revision),
