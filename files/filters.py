@@ -14,7 +14,9 @@ class RevisionFilter(django_filters.FilterSet):
     )
     part = IdFilter(field_name="part_id", help_text="A part's id.")
     kind = django_filters.ChoiceFilter(choices=Kind.choices)
-    uploaded_by = django_filters.CharFilter(field_name="uploaded_by__username", help_text="A username.")
+    uploaded_by = django_filters.CharFilter(
+        field_name="uploaded_by__username", lookup_expr="iexact", help_text="A username (any case).",
+    )
     uploaded_after = django_filters.IsoDateTimeFilter(field_name="uploaded_at", lookup_expr="gte")
     uploaded_before = django_filters.IsoDateTimeFilter(field_name="uploaded_at", lookup_expr="lt")
     schema = django_filters.CharFilter(lookup_expr="iexact", help_text="AP203, AP214, AP242, ...")

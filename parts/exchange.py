@@ -150,13 +150,13 @@ def _check(data, report):
             if values is None:
                 continue
             number = values.get("part_number", "").strip()
-            if number in first_line_of_part_number:
+            if number.lower() in first_line_of_part_number:
                 report.problems.append(ImportProblem(
-                    f"{number!r} is also on line {first_line_of_part_number[number]}; part numbers must be unique.",
-                    line, "part_number",
+                    f"{number!r} is also on line {first_line_of_part_number[number.lower()]}; part numbers must be "
+                    "unique, in any case.", line, "part_number",
                 ))
             elif number:
-                first_line_of_part_number[number] = line
+                first_line_of_part_number[number.lower()] = line
             checked = PartSerializer(data=values)  # the API's own checks for a new part
             if checked.is_valid():
                 report.rows.append(ImportRow(line, dict(checked.validated_data)))

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -83,6 +84,8 @@ class Part(models.Model):
             models.Index(fields=["-updated_at", "-id"]),
         ]
         constraints = [
+            # One rule for part numbers: kept as typed, unique in any case ("p-7" is taken when "P-7" is).
+            models.UniqueConstraint(Lower("part_number"), name="part_number_unique_in_any_case"),
             models.CheckConstraint(
                 condition=Q(amount__gte=AMOUNT_MIN, amount__lte=AMOUNT_MAX), name="part_amount_in_range",
             ),

@@ -90,11 +90,12 @@ class PartSerializer(serializers.ModelSerializer):
         return RevisionBriefSerializer(context=self.context)
 
     def validate_part_number(self, value):
-        taken = Part.objects.filter(part_number=value)
+        taken = Part.objects.filter(part_number__iexact=value)
         if self.instance:
             taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise serializers.ValidationError(f"Part number {value!r} is already taken.")
+        if (other := taken.values_list("part_number", flat=True).first()) is not None:
+            also = "" if other == value else f" as {other!r} (part numbers are unique in any case)"
+            raise serializers.ValidationError(f"Part number {value!r} is already taken{also}.")
         return value
 
     def get_allowed_actions(self, part) -> list[str]:
@@ -126,9 +127,21 @@ class PersonField(serializers.SlugRelatedField):
 
     def to_internal_value(self, data):
         try:
-            return self.person.clean(super().to_internal_value(data))
+            return self.person.clean(self._user_named(data))
         except Invalid as refused:
             raise serializers.ValidationError(refused.message) from None
+
+
+    def _user_named(self, data):
+        """The user with this username in any case (as the audit and list filters match names);
+        the exact spelling first where two users' names differ only in case."""
+        if not isinstance(data, str):
+            self.fail("invalid")
+        named = list(self.get_queryset().filter(username__iexact=data)[:10])
+        exact = [user for user in named if user.username == data]
+        if exact or len(named) == 1:
+            return (exact or named)[0]
+        self.fail("does_not_exist", slug_name=self.slug_field, value=data)
 
 
 def _text_field(text):
