@@ -1,9 +1,15 @@
 from django import forms
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from audit.models import Notification
 from audit.selectors import ACTIONS, OBJECT_TYPE_CHOICES, audit_feed
 from partsite.filters import IdFilter
+
+@extend_schema_field({"type": "string", "enum": [value for value, _ in ACTIONS]})
+class ActionFilter(filters.MultipleChoiceFilter):
+    """The actions by name: the schema would otherwise take their type from LogEntry.action, an integer."""
+
 
 # The page's time pickers send "2026-11-22T14:13", which ISO 8601 parsing takes as is.
 _MOMENT = forms.DateTimeInput(attrs={"type": "datetime-local"})
@@ -18,7 +24,7 @@ class AuditFilter(filters.FilterSet):
     """
 
     actor = filters.CharFilter(label="Who", help_text="Username of who acted (any case).")
-    action = filters.MultipleChoiceFilter(
+    action = ActionFilter(
         label="Actions", choices=ACTIONS, widget=forms.SelectMultiple(attrs={"size": 4}), help_text="One or more actions; repeat the parameter for several.",
     )
     object_type = filters.ChoiceFilter(

@@ -125,6 +125,11 @@ def parts_import(*, data, actor, dry_run=False):
     return report
 
 
+def import_form_refused(refused):
+    """The report of an import whose form was refused before any file was read: (field, message) pairs."""
+    return ImportReport(dry_run=False, problems=[ImportProblem(str(message), field=name) for name, message in refused])
+
+
 def _check(data, report):
     if len(data) > MAX_IMPORT_BYTES:
         raise _Stop(ImportProblem(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it."))

@@ -25,9 +25,9 @@ class PartSerializer(serializers.ModelSerializer):
         error_messages={"blank": "May not be blank; leave it out to have one generated."},
     )
     allowed_actions = serializers.SerializerMethodField(help_text="The moves you may make on this part now.")
-    approved_revision = RevisionBriefSerializer(read_only=True, help_text="The STEP revision the approval pinned.")
-    latest_revision = RevisionBriefSerializer(read_only=True, help_text="The newest STEP revision.")
-    built_revision = RevisionBriefSerializer(read_only=True, help_text="The STEP revision completion recorded.")
+    approved_revision = RevisionBriefSerializer(read_only=True, allow_null=True, help_text="The STEP revision the approval pinned.")
+    latest_revision = RevisionBriefSerializer(read_only=True, allow_null=True, help_text="The newest STEP revision.")
+    built_revision = RevisionBriefSerializer(read_only=True, allow_null=True, help_text="The STEP revision completion recorded.")
 
     class Meta:
         model = Part
@@ -228,3 +228,7 @@ class PartImportReportSerializer(serializers.Serializer):
         child=serializers.CharField(), help_text="Columns of the export that Partsite keeps and does not import.",
     )
     errors = ImportProblemSerializer(many=True)
+
+
+class PartImportQuerySerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(default=False)

@@ -287,6 +287,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    "DEFAULT_METADATA_CLASS": "partsite.metadata.ApiMetadata",
     "DEFAULT_THROTTLE_CLASSES": ["partsite.auth.AnonymousThrottle"],
     "DEFAULT_PAGINATION_CLASS": "partsite.pagination.CappedLimitOffsetPagination",
     "PAGE_SIZE": 50,

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Fuzz a live Partsite from its own OpenAPI schema with Schemathesis (requirements/dev.txt), as a
+# lead, a fabricator, a viewer and anonymously, checking that no answer is a server error and that
+# every answer matches the schema. The instance is the embedded setup (SQLite, the SQLite broker,
+# files on disk) in a throw-away data dir, seeded by partsite/tests/fuzz/seed.py, served by gunicorn.
+#
+#   .ci/schemathesis.sh               # FUZZ_PORT=8100, FUZZ_MAX_EXAMPLES=8, FUZZ_WORKERS=2
+#   FUZZ_MAX_EXAMPLES=50 .ci/schemathesis.sh
+#
+# Left out, because they answer with a file's bytes rather than JSON (their errors are JSON and
+# are tested in files/tests and parts/tests): the downloads, the 3D model, the preview image,
+# the ZIP archive and the CSV exports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PORT=${FUZZ_PORT:-8100}
+MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-8}
+WORKERS=${FUZZ_WORKERS:-2}
+BIN=.venv/bin
+BINARY_ANSWERS='/download/$|/model/$|/preview/$|/api/parts/archive/$|/export/$'
+
+work=$(mktemp -d)
+server=""
+cleanup() {
+    if [ -n "$server" ]; then
+        kill "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The embedded setup, whatever the calling shell points at; generous anonymous rate, so that the
+# anonymous run meets the schema's answers rather than 429s.
+unset DATABASE_URL CELERY_BROKER_URL CACHE_URL AWS_STORAGE_BUCKET_NAME
+export PARTSITE_DATA_DIR="$work/data" ANONYMOUS_RATE=100000/min LOG_LEVEL=WARNING
+export SITE_URL="http://127.0.0.1:$PORT"
+mkdir -p "$PARTSITE_DATA_DIR"
+
+$BIN/python manage.py migrate --noinput -v0
+$BIN/python manage.py shell -c "from partsite.tests.fuzz.seed import seed; seed()" > "$work/keys"
+
+BIND="127.0.0.1:$PORT" WEB_WORKERS=2 $BIN/gunicorn -c python:partsite.gunicorn partsite.wsgi \
+    >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 60); do
+    curl -sf "http://127.0.0.1:$PORT/health/" >/dev/null 2>&1 && break
+    sleep 0.5
+done
+
+failed=0
+for role in lead fabricator viewer anonymous; do
+    printf '\n---- Schemathesis as %s ----\n' "$role"
+    key=$(awk -v role="$role" '$1 == role {print $2}' "$work/keys")
+    auth=()
+    if [ -n "$key" ]; then
+        auth=(-H "X-API-Key: $key")
+    fi
+    if ! $BIN/schemathesis run "http://127.0.0.1:$PORT/api/schema/" "${auth[@]}" \
+        --checks not_a_server_error,response_schema_conformance \
+        --exclude-path-regex "$BINARY_ANSWERS" \
+        --max-examples "$MAX_EXAMPLES" --workers "$WORKERS" --seed 12 --no-shrink \
+        --suppress-health-check all --warnings off --request-timeout 30; then
+        failed=1
+    fi
+done
+
+if [ "$failed" != 0 ]; then
+    echo "Schemathesis found failures; the server's log:" >&2
+    grep -E '"level": "(ERROR|CRITICAL)"' "$work/server.log" | tail -20 >&2 || true
+    exit 1
+fi
