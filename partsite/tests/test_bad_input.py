@@ -148,3 +148,25 @@ def test_invalid_utf8_in_a_page_form_is_refused(lead, client):
     assert response.status_code == 400
     assert "UTF-8" in response.content.decode()
     assert not Part.objects.exists()
+
+
+def test_a_csv_import_refuses_an_amount_out_of_range(as_lead):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = as_lead.post(
+        "/api/parts/import/", {"file": SimpleUploadedFile("parts.csv", b"name,amount\nBracket,100001\n")},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["line"], error["field"]) == (2, "amount")
+    assert "100000" in error["message"]
+    assert not Part.objects.exists()
+
+
+def test_the_schema_gives_the_amounts_range(anonymous):
+    schema = anonymous.get("/api/schema/?format=json").json()
+
+    amount = schema["components"]["schemas"]["Part"]["properties"]["amount"]
+    assert (amount["minimum"], amount["maximum"]) == (1, 100_000)

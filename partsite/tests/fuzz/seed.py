@@ -2,6 +2,7 @@
 with API keys, and parts in several states with STEP revisions and drawings, written through the
 API as a client would. Run in a fresh data dir by `manage.py shell`; prints `role key` lines."""
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from files.tests.samples import box_step, pdf_bytes
@@ -30,8 +31,9 @@ def seed():
                              content_type="application/json"))
         for size in (10, 20):
             _ok(fabricator.post(f"/api/parts/{part['id']}/revisions/",
-                                {"file": _named(box_step(size * number, 10, 5), "bracket.step")}))
-        _ok(fabricator.post(f"/api/parts/{part['id']}/revisions/", {"file": _named(pdf_bytes(1000 + number), "b.pdf")}))
+                                {"file": SimpleUploadedFile("bracket.step", box_step(size * number, 10, 5))}))
+        _ok(fabricator.post(f"/api/parts/{part['id']}/revisions/",
+                            {"file": SimpleUploadedFile("bracket.pdf", pdf_bytes(1000 + number))}))
         if number >= 2:
             _ok(lead.post(f"/api/parts/{part['id']}/approve/"))
         if number >= 3:
@@ -41,8 +43,3 @@ def seed():
     for role, key in keys.items():
         print(role, key)
 
-
-def _named(content, name):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    return SimpleUploadedFile(name, content)
