@@ -170,3 +170,13 @@ def test_the_schema_gives_the_amounts_range(anonymous):
 
     amount = schema["components"]["schemas"]["Part"]["properties"]["amount"]
     assert (amount["minimum"], amount["maximum"]) == (1, 100_000)
+
+
+@pytest.mark.parametrize("url, status", [
+    (f"/parts/{HUGER}/", 404), (f"/?page={HUGER}", 200), (f"/audit/?object_id={HUGE}", 200),
+    (f"/audit/?page={HUGER}", 200), (f"/inbox/?page={HUGER}", 200),
+])
+def test_a_huge_number_on_a_page_is_no_server_error(lead, client, url, status):
+    client.force_login(lead)
+
+    assert client.get(url).status_code == status
