@@ -48,14 +48,19 @@ class RequestBodyMiddleware:
             return _refusal(
                 request, 413, f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
             )
-        # A form's text is percent-encoded: the bytes it stands for must be UTF-8, not only the body.
+        # A form's text is percent-encoded: the bytes it stands for must be UTF-8 (or the charset the
+        # request names), not only the body.
         text = unquote_to_bytes(body.replace(b"+", b" ")) if content_type == FORM else body
+        charset = request.content_params.get("charset") or "utf-8"
         try:
-            text.decode("utf-8")
+            text.decode(charset)
+        except LookupError:
+            return _refusal(request, 400, f"The request names an unknown charset: {charset[:40]!r}.")
         except UnicodeDecodeError as error:
+            name = "UTF-8" if charset.lower().replace("_", "-") in ("utf-8", "utf8") else charset[:40]
             return _refusal(
                 request, 400,
-                f"The request body is not valid UTF-8: byte 0x{text[error.start]:02x} at position {error.start}.",
+                f"The request body is not valid {name}: byte 0x{text[error.start]:02x} at position {error.start}.",
             )
         return None
 

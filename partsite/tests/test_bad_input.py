@@ -180,3 +180,19 @@ def test_a_huge_number_on_a_page_is_no_server_error(lead, client, url, status):
     client.force_login(lead)
 
     assert client.get(url).status_code == status
+
+
+def test_a_form_in_the_charset_it_names_is_read_in_that_charset(as_fabricator):
+    response = as_fabricator.post(
+        "/api/parts/", "name=Tr%E4ger".encode(), content_type="application/x-www-form-urlencoded; charset=latin-1",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["name"] == "Träger"
+
+
+def test_a_body_in_an_unknown_charset_is_refused_naming_it(as_fabricator):
+    response = as_fabricator.post("/api/parts/", b'{"name": "x"}', content_type="application/json; charset=klingon")
+
+    assert response.status_code == 400
+    assert "klingon" in response.json()["detail"]
