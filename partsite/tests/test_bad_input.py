@@ -139,15 +139,20 @@ def test_invalid_utf8_in_an_api_form_body_is_refused(as_fabricator):
 
 
 def test_invalid_utf8_in_a_page_form_is_refused(lead, client):
+    from parts.lifecycle import Status
+
+    part = make_part(status=Status.COMPLETED)
     client.force_login(lead)
 
     response = client.post(
-        "/parts/new/", b"name=Br%FFcket&type=cnc&amount=1", content_type="application/x-www-form-urlencoded",
+        f"/parts/{part.pk}/move/revert/", b"reason=Holes%FFtoo+small", content_type="application/x-www-form-urlencoded",
     )
 
     assert response.status_code == 400
     assert "UTF-8" in response.content.decode()
-    assert not Part.objects.exists()
+    part.refresh_from_db()
+    assert part.status == Status.COMPLETED
+    assert not part.events.exists()
 
 
 def test_a_csv_import_refuses_an_amount_out_of_range(as_lead):
