@@ -229,7 +229,7 @@ class PartViewSet(
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_parts(self, request):
         body, query = PartImportSerializer(data=request.data), PartImportQuerySerializer(data=request.query_params)
-        if not (body.is_valid() & query.is_valid()):
+        if not (body.is_valid() & query.is_valid()):  # both checked, so that every problem is told
             refused = [(name, message) for errors in (body.errors, query.errors)
                        for name, messages in errors.items() for message in messages]
             return Response(import_form_refused(refused).as_json(), status=status.HTTP_400_BAD_REQUEST)
