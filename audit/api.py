@@ -1,7 +1,7 @@
 from auditlog.models import LogEntry
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.fields import IntegerField
@@ -57,6 +57,7 @@ class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="The audit trail as CSV, with the same filters (leads only)",
+        filters=True, parameters=[OpenApiParameter("format", exclude=True)],
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="Streamed CSV.")},
     )
     @action(detail=False, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer, CsvRenderer])

@@ -8,6 +8,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from audit.selectors import with_changes
+from partsite.spreadsheets import spreadsheet_text
 
 CSV_COLUMNS = ["at", "kind", "action", "actor", "object_type", "object_id", "summary", "changes", "client_address"]
 CHUNK_ROWS = 500
@@ -33,15 +34,10 @@ def _lines(feed):
     rows = feed.iterator(chunk_size=CHUNK_ROWS)
     while chunk := list(islice(rows, CHUNK_ROWS)):
         for row in with_changes(chunk):
-            yield writer.writerow([_cell(value) for value in (
+            yield writer.writerow([spreadsheet_text(value) for value in (
                 row["occurred_at"].isoformat(), row["kind"], row["action_name"], row["actor_name"],
                 row["object_type"], row["object_key"], row["summary"],
                 json.dumps(row["changes"], ensure_ascii=False) if row["changes"] is not None else "",
                 row["address"],
             )])
 
-
-def _cell(value):
-    """Text as it is, except that a spreadsheet must not run it: a typed username can start with '='."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,12 +1,14 @@
 from django import forms
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from audit.models import Notification
 from audit.selectors import ACTIONS, OBJECT_TYPE_CHOICES, audit_feed
+from partsite.filters import IdFilter
 
-
-class IdFilter(filters.NumberFilter):
-    field_class = forms.IntegerField
+@extend_schema_field({"type": "string", "enum": [value for value, _ in ACTIONS]})
+class ActionFilter(filters.MultipleChoiceFilter):
+    """The actions by name: the schema would otherwise take their type from LogEntry.action, an integer."""
 
 
 # The page's time pickers send "2026-11-22T14:13", which ISO 8601 parsing takes as is.
@@ -22,14 +24,14 @@ class AuditFilter(filters.FilterSet):
     """
 
     actor = filters.CharFilter(label="Who", help_text="Username of who acted (any case).")
-    action = filters.MultipleChoiceFilter(
+    action = ActionFilter(
         label="Actions", choices=ACTIONS, widget=forms.SelectMultiple(attrs={"size": 4}), help_text="One or more actions; repeat the parameter for several.",
     )
     object_type = filters.ChoiceFilter(
         label="About", choices=OBJECT_TYPE_CHOICES, empty_label="anything",
         help_text="What the entry is about. File accesses are about a revision, sign-ins about a user.",
     )
-    object_id = IdFilter(label="Id", min_value=1, help_text="The id of what the entry is about.")
+    object_id = IdFilter(label="Id", help_text="The id of what the entry is about.")
     since = filters.IsoDateTimeFilter(label="Since", widget=_MOMENT, help_text="From this time on (ISO 8601), inclusive.")
     until = filters.IsoDateTimeFilter(label="Until", widget=_MOMENT, help_text="Up to this time (ISO 8601), inclusive.")
 

@@ -20,8 +20,9 @@ from django.utils import timezone
 from files import permissions, scanning
 from files.limits import max_upload_bytes, too_large
 from files.models import EXTENSIONS, ConversionStatus, Kind, Revision, ScanStatus, Upload, UploadStatus, content_type_for
+from files.names import filename_clean
 from files.queueing import conversion_queue
-from files.step_header import InvalidContent, sniff_dxf, sniff_pdf, sniff_step
+from files.step_header import InvalidContent, sniff_dxf, sniff_pdf, sniff_step, sniff_step_end
 from files.storage import PartsGone, new_revision_key, part_size_for, upload_expiry, vault
 from partsite.errors import Conflict, Invalid, Unprocessable
 from partsite.events import EventType, event_record
@@ -55,12 +56,15 @@ def check_size(size):
         raise too_large(f"it is {size / 2**20:.0f} MB")
 
 
-def check_content(kind, head, filename):
-    """The STEP header for a STEP file (None for a drawing); Invalid when it is not what it claims."""
+def check_content(kind, digest, filename):
+    """The STEP header for a STEP file (None for a drawing); Invalid when it is not what it claims,
+    or a STEP file cut short. `digest` holds the first and last bytes seen as the file streamed."""
     try:
-        if kind == Kind.STEP:
-            return sniff_step(head)
-        return sniff_dxf(head) if Path(filename).suffix.lower() == ".dxf" else sniff_pdf(head)
+        if kind != Kind.STEP:
+            return sniff_dxf(digest.head) if Path(filename).suffix.lower() == ".dxf" else sniff_pdf(digest.head)
+        header = sniff_step(digest.head)
+        sniff_step_end(digest.tail)
+        return header
     except InvalidContent as refused:
         raise Invalid(f"{filename}: {refused}", field="file") from None
 
@@ -79,15 +83,16 @@ def revision_upload(*, part, actor, uploaded_file, description="", kind=None, on
     downloaded, which names where it came from in `onshape`: the Revision's onshape_* fields)."""
     permissions.check_may_upload(actor)
     check_part_takes_files(part)
-    kind = kind_for_filename(uploaded_file.name, kind)
+    filename = filename_clean(uploaded_file.name)
+    kind = kind_for_filename(filename, kind)
     digest = uploaded_file.digest
     check_size(digest.size)
-    header = check_content(kind, digest.head, uploaded_file.name)
+    header = check_content(kind, digest, filename)
     check_not_a_revision_yet(part, digest.sha256)
     key = uploaded_file.storage_key  # named by the upload handler as the file arrived
     vault().save_upload(uploaded_file)
     return _revision_record(
-        part=part, actor=actor, kind=kind, key=key, filename=uploaded_file.name, description=description,
+        part=part, actor=actor, kind=kind, key=key, filename=filename, description=description,
         digest=digest, header=header, source=onshape or {},
     )
 
@@ -101,7 +106,7 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
             check_not_a_revision_yet(part, digest.sha256)
             last = Revision.objects.filter(part=part, kind=kind).aggregate(Max("number"))["number__max"]
             revision = Revision(
-                part=part, kind=kind, number=(last or 0) + 1, filename=filename[:255], description=description,
+                part=part, kind=kind, number=(last or 0) + 1, filename=filename, description=description,
                 size=digest.size, sha256=digest.sha256, content_type=content_type_for(kind, filename), storage_key=key,
                 uploaded_by=actor, scan_status=scanning.initial_status(), **(source or {}),
             )
@@ -203,13 +208,14 @@ def revision_reconvert(*, revision, actor):
 def upload_start(*, part, actor, filename, size, sha256="", description="", kind=None):
     permissions.check_may_upload(actor)
     check_part_takes_files(part)
+    filename = filename_clean(filename)
     kind = kind_for_filename(filename, kind)
     check_size(size)
     sha256 = (sha256 or "").lower()
     if sha256:
         check_not_a_revision_yet(part, sha256)
     upload = Upload(
-        part=part, kind=kind, filename=filename[:255], description=description, size=size,
+        part=part, kind=kind, filename=filename, description=description, size=size,
         declared_sha256=sha256, part_size=part_size_for(size), storage_key=new_revision_key(kind, filename),
         created_by=actor, expires_at=upload_expiry(),
     )
@@ -284,7 +290,7 @@ def upload_complete(*, upload, actor):
     try:
         digest = vault().assemble(upload)
         _verify_assembled(upload, digest)
-        header = check_content(upload.kind, digest.head, upload.filename)
+        header = check_content(upload.kind, digest, upload.filename)
         revision = _revision_record(
             part=upload.part, actor=upload.created_by or actor, kind=upload.kind, key=upload.storage_key,
             filename=upload.filename, description=upload.description, digest=digest, header=header,

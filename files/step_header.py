@@ -110,6 +110,23 @@ def sniff_step(head: bytes) -> StepHeader:
     )
 
 
+STEP_END = b"END-ISO-10303-21;"
+# What may follow the closing line: white space, and the NUL or Ctrl-Z padding some writers leave.
+TRAILING_BLANKS = b" \t\r\n\x0b\x0c\x00\x1a"
+
+
+def sniff_step_end(tail: bytes) -> None:
+    """A STEP file ends with END-ISO-10303-21; (then perhaps white space and comments): else it was cut short."""
+    text = tail.rstrip(TRAILING_BLANKS)
+    while text.endswith(b"*/") and (start := text.rfind(b"/*")) >= 0:
+        text = text[:start].rstrip(TRAILING_BLANKS)
+    if not text.upper().endswith(STEP_END):
+        raise InvalidContent(
+            "the STEP file is truncated: it does not end with END-ISO-10303-21; "
+            "(the download or export was cut short; send the whole file)"
+        )
+
+
 def sniff_pdf(head: bytes) -> None:
     if PDF_MAGIC not in head[: PDF_JUNK_ALLOWED + len(PDF_MAGIC)]:
         known = _known_format(head) or "it does not start with %PDF-"

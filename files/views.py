@@ -14,11 +14,13 @@ from django.views.decorators.http import require_http_methods
 from files import services
 from files.models import Upload
 from files.storage import CHUNK_BYTES, vault
+from partsite.bodies import raw_body
 from partsite.errors import DomainError
 
 REFUSED = "This part URL is invalid or has expired; GET the upload again for fresh part URLs."
 
 
+@raw_body
 @csrf_exempt
 @require_http_methods(["PUT"])
 def upload_part(request, upload_id, number):

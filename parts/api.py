@@ -9,7 +9,6 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.serializers import BooleanField
 
 from audit.selectors import part_history
 from audit.serializers import HistoryEntrySerializer
@@ -17,7 +16,7 @@ from files.responses import archive_response
 from files.services import part_delete_with_files
 from parts import permissions, services
 from parts.archive import archive_entries, archive_stream
-from parts.exchange import MAX_IMPORT_BYTES, parts_csv_lines, parts_import
+from parts.exchange import MAX_IMPORT_BYTES, import_form_refused, parts_csv_lines, parts_import
 from parts.filters import PartFilter
 from parts.lifecycle import MOVES, Action, Status
 from parts.moves import MOVE_SPECS
@@ -27,6 +26,7 @@ from parts.serializers import (
     MOVE_REFUSAL_SERIALIZERS,
     MoveConflictSerializer,
     PartEventSerializer,
+    PartImportQuerySerializer,
     PartImportReportSerializer,
     PartImportSerializer,
     PartSerializer,
@@ -78,6 +78,10 @@ class CSVRenderer(_FileRenderer):
 
 class ZipRenderer(_FileRenderer):
     media_type, format = "application/zip", "zip"
+
+
+# The file endpoints answer with their file whatever ?format= says (JSON only for an error): not offered.
+NO_FORMAT_PARAMETER = OpenApiParameter("format", exclude=True)
 
 
 def _attachment(stream, content_type, filename):
@@ -185,7 +189,7 @@ class PartViewSet(
         return Response(part_stats(self.filter_queryset(self.get_queryset())))
 
     @extend_schema(
-        filters=True, responses={(200, "text/csv"): OpenApiTypes.STR},
+        filters=True, parameters=[NO_FORMAT_PARAMETER], responses={(200, "text/csv"): OpenApiTypes.STR},
         summary="The parts as CSV, with the list's filters; the columns the import reads come first",
     )
     @action(detail=False, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer, CSVRenderer])
@@ -195,7 +199,7 @@ class PartViewSet(
         return _attachment((line.encode() for line in parts_csv_lines(parts)), "text/csv; charset=utf-8", name)
 
     @extend_schema(
-        filters=True,
+        filters=True, parameters=[NO_FORMAT_PARAMETER],
         responses={(200, "application/zip"): OpenApiResponse(
             OpenApiTypes.BINARY, description="MANIFEST.csv, then per part its approved STEP revision and latest "
                                              "drawing, in a folder named after the part number.",
@@ -216,17 +220,22 @@ class PartViewSet(
         responses={
             200: OpenApiResponse(PartImportReportSerializer, description="A dry run found no problem."),
             201: OpenApiResponse(PartImportReportSerializer, description="Every row was imported."),
-            400: OpenApiResponse(PartImportReportSerializer, description="Problems by line and field."),
+            400: OpenApiResponse(
+                PartImportReportSerializer,
+                description="Problems by line and field; a form without a file, or a dry_run that is not a "
+                            "boolean, is reported the same way (line null, field file or dry_run).",
+            ),
         },
         summary="Import parts from CSV, all or none (leads)",
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_parts(self, request):
-        body = PartImportSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        dry_run = body.validated_data["dry_run"] or BooleanField().to_internal_value(
-            request.query_params.get("dry_run", "false")
-        )
+        body, query = PartImportSerializer(data=request.data), PartImportQuerySerializer(data=request.query_params)
+        if not (body.is_valid() & query.is_valid()):  # both checked, so that every problem is told
+            refused = [(name, message) for errors in (body.errors, query.errors)
+                       for name, messages in errors.items() for message in messages]
+            return Response(import_form_refused(refused).as_json(), status=status.HTTP_400_BAD_REQUEST)
+        dry_run = body.validated_data["dry_run"] or query.validated_data["dry_run"]
         data = body.validated_data["file"].read(MAX_IMPORT_BYTES + 1)
         report = parts_import(data=data, actor=request.user, dry_run=dry_run)
         if not report.ok:

@@ -24,6 +24,7 @@ from zipstream import ZipStream
 
 from files.models import Kind, Revision
 from files.storage import StorageError, vault
+from partsite.spreadsheets import FORMULA_STARTS, spreadsheet_cell
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +81,10 @@ def archive_entries(parts):
 
 
 def safe_name(text):
-    """A file or folder name that unpacks the same on every system and cannot leave its folder."""
+    """A file or folder name that unpacks the same on every system, cannot leave its folder and is no formula."""
     name = UNSAFE_CHARACTERS.sub("_", unicodedata.normalize("NFC", text)).strip(" .")[:MAX_NAME_CHARS].strip(" .")
-    if not name or name.split(".")[0].upper() in WINDOWS_RESERVED:
+    # A name that a spreadsheet would run as a formula (in MANIFEST.csv, or a listing pasted into one) starts with _.
+    if not name or name.split(".")[0].upper() in WINDOWS_RESERVED or name.startswith(FORMULA_STARTS):
         name = f"_{name}"
     return name
 
@@ -99,7 +101,7 @@ def archive_manifest(entries):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(MANIFEST_COLUMNS)
-    writer.writerows(entry.manifest_row() for entry in entries)
+    writer.writerows([spreadsheet_cell(cell) for cell in entry.manifest_row()] for entry in entries)
     return out.getvalue().encode("utf-8")
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from partsite.errors import DomainError, NotPermitted
+from partsite.spreadsheets import FORMULA_STARTS, spreadsheet_cell
 from parts import permissions
 from parts.serializers import PartSerializer
 from parts.services import EDITABLE_FIELDS, part_create
@@ -29,9 +30,8 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
 EXPORT_CHUNK_ROWS = 500
 
-# A spreadsheet runs a cell that starts with one of these as a formula. The export puts an
-# apostrophe in front (spreadsheets hide it) and the import takes it away again.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A cell a spreadsheet would run as a formula gets an apostrophe in front on export
+# (partsite.spreadsheets); the import takes it away again.
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,11 @@ def parts_import(*, data, actor, dry_run=False):
     return report
 
 
+def import_form_refused(refused):
+    """The report of an import whose form was refused before any file was read: (field, message) pairs."""
+    return ImportReport(dry_run=False, problems=[ImportProblem(str(message), field=name) for name, message in refused])
+
+
 def _check(data, report):
     if len(data) > MAX_IMPORT_BYTES:
         raise _Stop(ImportProblem(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it."))
@@ -150,13 +155,13 @@ def _check(data, report):
             if values is None:
                 continue
             number = values.get("part_number", "").strip()
-            if number in first_line_of_part_number:
+            if number.lower() in first_line_of_part_number:
                 report.problems.append(ImportProblem(
-                    f"{number!r} is also on line {first_line_of_part_number[number]}; part numbers must be unique.",
-                    line, "part_number",
+                    f"{number!r} is also on line {first_line_of_part_number[number.lower()]}; part numbers must be "
+                    "unique, in any case.", line, "part_number",
                 ))
             elif number:
-                first_line_of_part_number[number] = line
+                first_line_of_part_number[number.lower()] = line
             checked = PartSerializer(data=values)  # the API's own checks for a new part
             if checked.is_valid():
                 report.rows.append(ImportRow(line, dict(checked.validated_data)))
@@ -232,10 +237,6 @@ def _row_values(cells, header, columns, line, report):
     return {name: _unescape(cells[index]) for index, name in columns.items() if cells[index].strip()}
 
 
-def _escape(value):
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
-
-
 def _unescape(value):
     return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
 
@@ -260,7 +261,7 @@ def _export_row(part):
     def label(revision):
         return revision.label if revision else ""
 
-    row = [_escape(getattr(part, name)) for name in IMPORT_COLUMNS]
+    row = [spreadsheet_cell(getattr(part, name)) for name in IMPORT_COLUMNS]
     row += [
         part.status, part.category, part.assignee.username if part.assignee else "",
         label(part.approved_revision), label(part.built_revision), part.built_sha256, label(part.latest_revision),

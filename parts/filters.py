@@ -11,7 +11,7 @@ class PartFilter(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(choices=Type.choices)
     subsystem = django_filters.CharFilter(lookup_expr="iexact")
     material = django_filters.CharFilter(lookup_expr="iexact")
-    assignee = django_filters.CharFilter(method="filter_assignee", help_text='A username, or "me".')
+    assignee = django_filters.CharFilter(method="filter_assignee", help_text='A username (any case), or "me".')
     search = django_filters.CharFilter(
         method="filter_search",
         help_text="Words to find in name, part number, notes, subsystem, material, storage location or assignee, "
@@ -34,7 +34,7 @@ class PartFilter(django_filters.FilterSet):
     def filter_assignee(self, queryset, name, value):
         if value == "me":
             return queryset.filter(assignee=self.request.user)
-        return queryset.filter(assignee__username=value)
+        return queryset.filter(assignee__username__iexact=value)
 
     def filter_search(self, queryset, name, value):
         return parts_matching(queryset, value)

@@ -1,8 +1,9 @@
 from auditlog.registry import auditlog
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +21,11 @@ def category_q(category):
     return Q(type=category, status__in=FABRICATION)
 
 
+# How many of a part a shop makes in one go. Bounded so that totals (the board, /stats/) stay
+# far inside any database's integers however many parts there are.
+AMOUNT_MIN, AMOUNT_MAX = 1, 100_000
+
+
 class LatestRevisionNotFetched(RuntimeError):
     """Part.latest_revision was read from a part that parts.selectors.part_queryset() did not read."""
 
@@ -31,7 +37,10 @@ class Part(models.Model):
     material = models.CharField(max_length=100, blank=True)
     material_thickness = models.CharField(max_length=50, blank=True, help_text='For example "6 mm" or "1/4 in".')
     subsystem = models.CharField(max_length=100, blank=True)
-    amount = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    amount = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(AMOUNT_MIN), MaxValueValidator(AMOUNT_MAX)],
+        help_text=f"How many to make: {AMOUNT_MIN} to {AMOUNT_MAX:,}.",
+    )
     notes = models.TextField(blank=True)
     onshape_url = models.URLField(
         max_length=500, blank=True, validators=[validate_onshape_url],
@@ -84,7 +93,13 @@ class Part(models.Model):
             models.Index(fields=["material"]),
             models.Index(fields=["-updated_at", "-id"]),
         ]
-        constraints = [models.CheckConstraint(condition=Q(amount__gte=1), name="part_amount_at_least_one")]
+        constraints = [
+            # One rule for part numbers: kept as typed, unique in any case ("p-7" is taken when "P-7" is).
+            models.UniqueConstraint(Lower("part_number"), name="part_number_unique_in_any_case"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=AMOUNT_MIN, amount__lte=AMOUNT_MAX), name="part_amount_in_range",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.part_number} {self.name}"

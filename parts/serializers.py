@@ -26,15 +26,15 @@ class PartSerializer(serializers.ModelSerializer):
         error_messages={"blank": "May not be blank; leave it out to have one generated."},
     )
     allowed_actions = serializers.SerializerMethodField(help_text="The moves you may make on this part now.")
-    approved_revision = RevisionBriefSerializer(read_only=True, help_text="The STEP revision the approval pinned.")
-    latest_revision = RevisionBriefSerializer(read_only=True, help_text="The newest STEP revision.")
-    built_revision = RevisionBriefSerializer(read_only=True, help_text="The STEP revision completion recorded.")
+    approved_revision = RevisionBriefSerializer(read_only=True, allow_null=True, help_text="The STEP revision the approval pinned.")
+    latest_revision = RevisionBriefSerializer(read_only=True, allow_null=True, help_text="The newest STEP revision.")
+    built_revision = RevisionBriefSerializer(read_only=True, allow_null=True, help_text="The STEP revision completion recorded.")
     approved_drawing = RevisionBriefSerializer(
-        read_only=True, help_text="The drawing the approval pinned with the STEP revision (the latest then).",
+        read_only=True, allow_null=True, help_text="The drawing the approval pinned with the STEP revision (the latest then).",
     )
-    built_drawing = RevisionBriefSerializer(read_only=True, help_text="The drawing completion recorded.")
+    built_drawing = RevisionBriefSerializer(read_only=True, allow_null=True, help_text="The drawing completion recorded.")
     newer_revision = RevisionBriefSerializer(
-        read_only=True, help_text="The latest STEP revision when it is newer than the approved one, else null: "
+        read_only=True, allow_null=True, help_text="The latest STEP revision when it is newer than the approved one, else null: "
                                   "a lead may approve it (repin).",
     )
     reason = serializers.CharField(
@@ -108,11 +108,12 @@ class PartSerializer(serializers.ModelSerializer):
         return RevisionBriefSerializer(context=self.context)
 
     def validate_part_number(self, value):
-        taken = Part.objects.filter(part_number=value)
+        taken = Part.objects.filter(part_number__iexact=value)
         if self.instance:
             taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise serializers.ValidationError(f"Part number {value!r} is already taken.")
+        if (other := taken.values_list("part_number", flat=True).first()) is not None:
+            also = "" if other == value else f" as {other!r} (part numbers are unique in any case)"
+            raise serializers.ValidationError(f"Part number {value!r} is already taken{also}.")
         return value
 
     def get_allowed_actions(self, part) -> list[str]:
@@ -144,9 +145,21 @@ class PersonField(serializers.SlugRelatedField):
 
     def to_internal_value(self, data):
         try:
-            return self.person.clean(super().to_internal_value(data))
+            return self.person.clean(self._user_named(data))
         except Invalid as refused:
             raise serializers.ValidationError(refused.message) from None
+
+
+    def _user_named(self, data):
+        """The user with this username in any case (as the audit and list filters match names);
+        the exact spelling first where two users' names differ only in case."""
+        if not isinstance(data, str):
+            self.fail("invalid")
+        named = list(self.get_queryset().filter(username__iexact=data)[:10])
+        exact = [user for user in named if user.username == data]
+        if exact or len(named) == 1:
+            return (exact or named)[0]
+        self.fail("does_not_exist", slug_name=self.slug_field, value=data)
 
 
 def _text_field(text):
@@ -242,3 +255,7 @@ class PartImportReportSerializer(serializers.Serializer):
         child=serializers.CharField(), help_text="Columns of the export that Partsite keeps and does not import.",
     )
     errors = ImportProblemSerializer(many=True)
+
+
+class PartImportQuerySerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(default=False)

@@ -289,7 +289,7 @@ def _check_first_files(files):
         try:
             kind_for_filename(uploaded.name, kind)
             check_size(uploaded.digest.size)
-            check_content(kind, uploaded.digest.head, uploaded.name)
+            check_content(kind, uploaded.digest, uploaded.name)
         except DomainError as refused:
             files.add_error(name, refused.message)
     return files.is_valid()

@@ -9,9 +9,11 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class Username(serializers.SlugRelatedField):
-    """A user, shown by username."""
+    """A user, shown by username; null when there is none (or the user was deleted: people are SET_NULL)."""
 
     def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("help_text", "A username, or null.")
         super().__init__(slug_field="username", read_only=True, **kwargs)
 
 

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "partsite.health.ProbeMiddleware",  # first: probes are answered, not logged
     "partsite.logs.RequestLogMiddleware",
+    "partsite.bodies.RequestBodyMiddleware",  # before anything reads a body: too large, not UTF-8
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "partsite.headers.ContentSecurityPolicyMiddleware",
@@ -282,8 +283,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["partsite.roles.HasRole"],
+    "DEFAULT_PARSER_CLASSES": [
+        "partsite.bodies.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_METADATA_CLASS": "partsite.metadata.ApiMetadata",
     "DEFAULT_THROTTLE_CLASSES": ["partsite.auth.AnonymousThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "partsite.pagination.CappedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -32,6 +32,7 @@ from files.models import EXTENSIONS, Kind
 
 CHUNK_BYTES = 64 * 1024
 HEAD_BYTES = 256 * 1024  # enough for any STEP header and the first products after it
+TAIL_BYTES = 4 * 1024  # enough for a STEP file's closing line after any trailing comments
 MIB = 1024 * 1024
 S3_MIN_PART_BYTES = 5 * MIB
 S3_MAX_PARTS = 10_000
@@ -89,10 +90,11 @@ def upload_expiry():
 
 @dataclass
 class Digest:
-    """What streaming a file through `Digest.update` learnt: size, SHA-256 and the first bytes."""
+    """What streaming a file through `Digest.update` learnt: size, SHA-256, the first and the last bytes."""
 
     size: int = 0
     head: bytes = b""
+    tail: bytes = b""
     _sha256: "hashlib._Hash" = field(default_factory=hashlib.sha256, repr=False)
 
     def update(self, chunk):
@@ -100,6 +102,10 @@ class Digest:
         self._sha256.update(chunk)
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
+        if len(chunk) >= TAIL_BYTES:
+            self.tail = bytes(chunk[-TAIL_BYTES:])
+        else:
+            self.tail = (self.tail + chunk)[-TAIL_BYTES:]
 
     @property
     def sha256(self):

@@ -30,6 +30,7 @@ REFUSED_AT_UPLOAD = {
     "plain_text.stp": "does not start with ISO-10303-21;",
     "png_renamed.stp": "it is a PNG image",
     "utf16_real.stp": "saved as UTF-16",
+    "truncated30_nist_ctc01.stp": "the STEP file is truncated",
 }
 FAILED_CONVERSION = {
     "del1_direction_kicad_r0603.stp": "converter crashed (segmentation fault, signal 11)",

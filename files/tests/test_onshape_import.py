@@ -162,3 +162,23 @@ def test_the_part_page_has_an_import_button_for_those_who_may_upload(document, f
     page = browser.get(f"/parts/{part.pk}/").content.decode()
     assert "Import from Onshape" in page
     assert "<strong>imported</strong> as R1" in page
+
+
+def test_an_export_cut_short_is_refused_as_truncated(document, as_fabricator, told):
+    part = linked_part(document, Element("PARTSTUDIO", "Cut", box_step()[:-200]))
+
+    with told:
+        start(as_fabricator, part)
+
+    imported = OnshapeImport.objects.get()
+    assert imported.status == ImportStatus.FAILED and "truncated" in imported.error
+    assert not Revision.objects.exists()
+
+
+def test_a_tab_named_with_hidden_characters_gives_a_clean_file_name(document, as_fabricator, told):
+    part = linked_part(document, Element("PARTSTUDIO", "Brack\u202eet\r\n/../x", box_step()))
+
+    with told:
+        start(as_fabricator, part)
+
+    assert Revision.objects.get().filename == "Bracket_.._x.step"

@@ -238,3 +238,30 @@ def test_every_role_lists_a_parts_revisions_newest_first(as_fabricator, as_viewe
 
     assert body["count"] == 3
     assert [revision["label"] for revision in body["results"]] == ["R3", "R2", "R1"]
+
+
+@pytest.mark.parametrize("sent, stored", [
+    ("brack\u202eet.step", "bracket.step"), ("line\u2028break.step", "linebreak.step"), ("..\\..\\d.step", "d.step"),
+])
+def test_a_file_name_is_stored_clean(as_fabricator, sent, stored):
+    response = post_file(as_fabricator, make_part(), box_step(), sent)
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["filename"] == stored
+
+
+@pytest.mark.parametrize("cut", [2, 20, 5000])
+def test_a_step_file_cut_short_is_refused_as_truncated_and_leaves_nothing(as_fabricator, cut):
+    response = post_file(as_fabricator, make_part(), box_step(padding=10_000)[:-cut])
+
+    assert response.status_code == 400
+    assert "truncated" in response.json()["file"][0]
+    assert stored_keys() == []
+
+
+def test_a_step_file_may_end_in_blank_lines_and_comments(as_fabricator):
+    content = box_step() + b"\r\n/* written by a test */\n\n/* twice */  \n"
+
+    response = post_file(as_fabricator, make_part(), content)
+
+    assert response.status_code == 201, response.json()

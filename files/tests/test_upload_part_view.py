@@ -151,3 +151,11 @@ def test_a_part_url_is_refused_when_files_live_on_s3(anonymous, upload, settings
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage"}}
 
     assert put(anonymous, part_path(upload), CONTENT).status_code == 403
+
+
+def test_a_part_labelled_json_or_form_is_still_taken_whatever_its_size(upload, client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000  # the limit on JSON and form bodies (partsite.bodies)
+
+    response = client.generic("PUT", part_path(upload), CONTENT, content_type="application/json")
+
+    assert response.status_code == 200, response.content

@@ -501,3 +501,28 @@ def test_an_unknown_part_is_404(as_fabricator):
     response = as_fabricator.post("/api/parts/999999/uploads/", {"filename": "a.step", "size": 10}, format="json")
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("sent, stored", [
+    ("../../d.step", "d.step"), ("a\r\nb.step", "ab.step"), ("brack\u202eet.step", "bracket.step"),
+    ("line\u2028break.step", "linebreak.step"),
+])
+def test_a_direct_upload_stores_its_file_name_clean(as_fabricator, sent, stored):
+    content = box_step()
+    upload = started_and_sent(as_fabricator, make_part(), content, filename=sent)
+
+    assert upload["filename"] == stored
+    response = complete(as_fabricator, upload)
+    assert response.status_code == 201, response.json()
+    assert response.json()["filename"] == stored
+
+
+def test_a_direct_upload_cut_short_is_refused_as_truncated_on_completion(as_fabricator):
+    content = box_step()[:-40]
+    upload = started_and_sent(as_fabricator, make_part(), content)
+
+    response = complete(as_fabricator, upload)
+
+    assert response.status_code == 400
+    assert "truncated" in response.json()["file"][0]
+    assert not Revision.objects.exists()

@@ -250,3 +250,22 @@ def test_a_missing_stored_file_stops_the_archive(as_viewer, parts):
 )
 def test_names_inside_the_archive_are_safe_everywhere(name, safe):
     assert safe_name(name) == safe
+
+
+def test_names_a_spreadsheet_would_run_as_formulas_are_neutralised(as_viewer, as_lead, as_fabricator):
+    part = make_part(part_number="=1+2", name='=HYPERLINK("http://evil.example","x")')
+    upload(as_fabricator, part, box_step(60, 10, 10), "@SUM(A1).step")
+    assert as_lead.post(f"/api/parts/{part.pk}/approve/").status_code == 200
+
+    _, zipped = get_archive(as_viewer)
+    [row] = manifest_of(zipped)
+
+    assert (row["part_number"], row["part_name"]) == ("'=1+2", "'=HYPERLINK(\"http://evil.example\",\"x\")")
+    assert row["filename"] == "_=1+2/R1 @SUM(A1).step"
+    assert "_=1+2/R1 @SUM(A1).step" in zipped.namelist()
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row.values())
+
+
+@pytest.mark.parametrize("name", ["=1+2", "+1", "-1", "@A1"])
+def test_a_folder_name_never_starts_like_a_formula(name):
+    assert safe_name(name) == f"_{name}"

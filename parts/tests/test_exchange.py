@@ -61,7 +61,7 @@ def test_a_dry_run_reports_each_bad_row_by_line_and_field_and_writes_nothing(lea
         'line 4, field type: "laser" is not a valid choice.',
         "line 4, field amount: Ensure this value is greater than or equal to 1.",
         "line 6, field part_number: Part number 'P-TAKEN' is already taken.",
-        "line 7, field part_number: 'P-1' is also on line 2; part numbers must be unique.",
+        "line 7, field part_number: 'P-1' is also on line 2; part numbers must be unique, in any case.",
         "line 7, field onshape_url: Enter a valid URL.",
         "line 8, field amount: A valid integer is required.",
         "line 10: the row has 2 cells but the header has 5 columns (a missing quote or a stray delimiter?).",

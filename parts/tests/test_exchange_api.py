@@ -125,7 +125,22 @@ def test_an_import_without_a_file_is_400(as_lead):
     response = as_lead.post("/api/parts/import/", {}, format="multipart")
 
     assert response.status_code == 400
-    assert "file" in response.json()
+    assert response.json()["errors"] == [{
+        "line": None, "field": "file", "message": "No file was submitted.", "text": "field file: No file was submitted.",
+    }]
+
+
+def test_a_dry_run_that_is_not_a_boolean_is_reported_like_any_problem(as_lead):
+    response = as_lead.post(
+        "/api/parts/import/?dry_run=perhaps", {"file": SimpleUploadedFile("parts.csv", b"name\nBracket\n")},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert [(error["field"], error["message"]) for error in response.json()["errors"]] == [
+        ("dry_run", "Must be a valid boolean."),
+    ]
+    assert not Part.objects.exists()
 
 
 def test_only_leads_may_import(as_fabricator, as_viewer, roleless, anonymous):

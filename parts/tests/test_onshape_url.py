@@ -65,3 +65,15 @@ def test_the_admin_refuses_a_bad_link_too(client, lead):
     assert response.status_code == 200
     assert "must be an https address on cad.onshape.com" in response.content.decode()
     assert not Part.objects.exists()
+
+
+@pytest.mark.parametrize("url", [
+    'https://example.com/"><script>alert(1)</script>',
+    f'https://cad.onshape.com/documents/{DOC}/w/{WORKSPACE}/e/{ELEMENT}"><script>alert(1)</script>',
+])
+def test_markup_in_a_link_is_refused_with_a_message(as_fabricator, url):
+    response = create(as_fabricator, onshape_url=url)
+
+    assert response.status_code == 400
+    assert response.json()["onshape_url"][0]
+    assert not Part.objects.exists()
