@@ -268,6 +268,8 @@ class Upload(models.Model):
     # When its parts (local files or the S3 multipart upload) were cleaned up; until then
     # the expiry task keeps trying.
     parts_discarded_at = models.DateTimeField(null=True, blank=True)
+    # When the completion under way began; one left `completing` long past it was interrupted.
+    completing_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

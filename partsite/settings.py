@@ -238,6 +238,9 @@ FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
 UPLOAD_PART_SIZE_MB = envint("UPLOAD_PART_SIZE_MB", 8)
 UPLOAD_EXPIRE_HOURS = envint("UPLOAD_EXPIRE_HOURS", 24)
 UPLOAD_PARTS_DIR = DATA_DIR / "uploads"
+# A completion still `completing` after this long was interrupted (its process died): the
+# clean-up reopens it so the client can complete it again.
+UPLOAD_COMPLETING_STALE_MINUTES = envint("UPLOAD_COMPLETING_STALE_MINUTES", 30)
 DOWNLOAD_LINK_EXPIRE_SECONDS = envint("DOWNLOAD_LINK_EXPIRE_SECONDS", 300)
 
 # STEP to GLB conversion, each in a child process with these limits.

@@ -182,6 +182,9 @@ class Vault(abc.ABC):
         for name in sorted(folders):
             yield from self._keys_under(f"{folder}/{name}")
 
+    def exists(self, key):
+        return self.storage.exists(key)
+
     def delete(self, key):
         """Delete the object; nothing happens when the key is empty or not there."""
         if key:

@@ -8,6 +8,7 @@ of a direct upload are an S3 multipart upload too, and the client PUTs each part
 presigned URL.
 """
 
+import logging
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from functools import cached_property
@@ -21,6 +22,8 @@ from django.utils.http import content_disposition_header
 
 from files.models import CONTENT_TYPES
 from files.storage import CHUNK_BYTES, PartsGone, Vault, new_upload_key, part_size_for, upload_kind
+
+logger = logging.getLogger(__name__)
 
 UNKNOWN_CONTENT_TYPE = "application/octet-stream"
 MAX_PRESIGNED_SECONDS = 7 * 24 * 3600  # the longest S3 honours
@@ -234,7 +237,10 @@ class S3PartsWriter:
         self.closed = True
         self._senders.shutdown(wait=True, cancel_futures=True)  # a part still on its way would outlive an abort
         self._part.close()
-        _abort(self.client, self.bucket, self.key, self.upload_id)
+        try:
+            _abort(self.client, self.bucket, self.key, self.upload_id)
+        except Exception:  # storage is down: files.cleanup aborts the upload once it is back
+            logger.warning("could not abort the multipart upload of %s", self.key, exc_info=True)
 
     def _send(self):
         self._part.flush()
