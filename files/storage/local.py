@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.http import content_disposition_header
 
-from files.storage import CHUNK_BYTES, PartsGone, Vault, new_upload_key
+from files.storage import CHUNK_BYTES, PartSet, PartsGone, Vault, new_upload_key
 from partsite.errors import NotFound
 
 SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -151,6 +152,18 @@ class LocalVault(Vault):
 
     def discard_parts(self, upload):
         shutil.rmtree(self._folder(upload), ignore_errors=True)
+
+    def unfinished_part_sets(self):
+        folder = Path(settings.UPLOAD_PARTS_DIR)
+        if not folder.is_dir():
+            return []
+        return [
+            PartSet(id=path.name, key="", started=datetime.fromtimestamp(path.stat().st_mtime, tz=UTC))
+            for path in sorted(folder.iterdir()) if path.is_dir()
+        ]
+
+    def discard_part_set(self, part_set):
+        shutil.rmtree(Path(settings.UPLOAD_PARTS_DIR) / part_set.id, ignore_errors=True)
 
     @staticmethod
     def _folder(upload):

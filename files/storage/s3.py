@@ -21,7 +21,9 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from files.models import CONTENT_TYPES
-from files.storage import CHUNK_BYTES, PartsGone, Vault, new_upload_key, part_size_for, upload_kind
+from files.storage import (
+    CHUNK_BYTES, OWNED_PREFIXES, PartSet, PartsGone, Vault, new_upload_key, part_size_for, upload_kind,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +132,26 @@ class S3Vault(Vault):
 
     def discard_parts(self, upload):
         _abort(self.client, self.bucket, upload.storage_key, upload.s3_upload_id)
+
+    def unfinished_part_sets(self):
+        sets = []
+        for prefix in OWNED_PREFIXES:
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix)
+            for page in pages:
+                sets += [
+                    PartSet(id=item["UploadId"], key=item["Key"], started=item["Initiated"])
+                    for item in page.get("Uploads", [])
+                ]
+        return sets
+
+    def discard_part_set(self, part_set):
+        _abort(self.client, self.bucket, part_set.key, part_set.id)
+
+    def objects(self):
+        for prefix in OWNED_PREFIXES:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"], item["LastModified"]
 
     def _parts(self, upload):
         client = self.client
