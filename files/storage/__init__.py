@@ -211,6 +211,10 @@ class Vault(abc.ABC):
         if key:
             self.storage.delete(key)
 
+    @abc.abstractmethod
+    def probe(self):
+        """Raise, saying what is wrong, unless storage can take an object now (for /ready/)."""
+
     # Serving
 
     @abc.abstractmethod

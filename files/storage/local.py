@@ -13,6 +13,7 @@ import math
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,16 @@ class LocalVault(Vault):
             while remaining > 0 and (chunk := stored.read(int(min(CHUNK_BYTES, remaining)))):
                 remaining -= len(chunk)
                 yield chunk
+
+    def probe(self):
+        for folder in (Path(self.storage.location), Path(settings.UPLOAD_PARTS_DIR)):
+            if not folder.is_dir():
+                if not folder.parent.is_dir():
+                    raise FileNotFoundError(f"{folder} and the folder it belongs in are missing")
+                folder.mkdir(exist_ok=True)  # a site that has stored nothing yet
+            with tempfile.TemporaryFile(dir=folder) as probe:
+                probe.write(b"ready")
+                probe.flush()
 
     # Serving
 

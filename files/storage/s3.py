@@ -22,7 +22,7 @@ from django.utils.http import content_disposition_header
 
 from files.models import CONTENT_TYPES
 from files.storage import (
-    CHUNK_BYTES, OWNED_PREFIXES, PartSet, PartsGone, Vault, new_upload_key, part_size_for, upload_kind,
+    CHUNK_BYTES, OWNED_PREFIXES, PartSet, PartsGone, StorageError, Vault, new_upload_key, part_size_for, upload_kind,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,18 @@ class S3Vault(Vault):
             yield from body.iter_chunks(CHUNK_BYTES)
         finally:
             body.close()
+
+    def probe(self):
+        client = self.client
+        try:
+            client.head_bucket(Bucket=self.bucket)
+        except client.exceptions.ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404:
+                raise StorageError(f"the bucket {self.bucket} does not exist") from None
+            if status == 403:
+                raise StorageError(f"access to the bucket {self.bucket} is denied") from None
+            raise
 
     # Serving
 
