@@ -216,3 +216,35 @@ def test_a_completion_still_under_way_is_not_reopened(uploader):
     expire_uploads.delay()
 
     assert Upload.objects.get(pk=upload["id"]).status == "completing"
+
+
+# Simple uploads
+
+
+def test_a_simple_upload_cut_off_by_a_storage_outage_leaves_nothing_once_the_clean_up_ran(
+    uploader, s3_behind_proxy, monkeypatch, settings
+):
+    from files.storage.s3 import S3PartsWriter
+    from files.tasks import remove_storage_leftovers
+    from files.tests.helpers import post_file
+
+    real_complete = S3PartsWriter.complete
+
+    def storage_dies_first(self):
+        s3_behind_proxy.cut()
+        return real_complete(self)
+
+    monkeypatch.setattr(S3PartsWriter, "complete", storage_dies_first)
+    cut_off = post_file(uploader, make_part(), box_step())
+    monkeypatch.setattr(S3PartsWriter, "complete", real_complete)
+
+    assert_names(cut_off, "storage")
+    assert not Revision.objects.exists()
+    s3_behind_proxy.restore()
+    assert len(multipart_uploads(s3_behind_proxy)) == 1  # its abort failed too: storage was down
+
+    settings.STORAGE_LEFTOVER_GRACE_HOURS = 0
+    remove_storage_leftovers.delay()
+
+    assert multipart_uploads(s3_behind_proxy) == []
+    verify_storage_is_clean()
