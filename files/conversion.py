@@ -90,13 +90,7 @@ def revision_convert(revision_id):
         logger.warning("conversion of revision %s was interrupted: %s", revision_id, result.error)
         _retry_later(revision, result.error)
         return None
-    try:
-        return _finish(revision, result, glb_key, glb_digest)
-    except BaseException:
-        # The row could not be written (the database is down): the model it would point at goes,
-        # and the task tries again (files.tasks retries database errors).
-        _quietly_delete(glb_key)
-        raise
+    return _finish(revision, result, glb_key, glb_digest)
 
 
 def _cause(error):
@@ -193,34 +187,41 @@ def _release(revision, reason):
 
 
 def _finish(revision, result, glb_key, glb_digest):
-    with transaction.atomic():
-        current = Revision.objects.select_for_update().filter(pk=revision.pk).first()
-        superseded = (
-            current is None
-            or current.conversion_status != ConversionStatus.RUNNING
-            or current.conversion_attempts != revision.conversion_attempts
-        )
-        if not superseded:
-            old_glb_key, old_preview_key = current.glb_key, current.preview_key
-            current.conversion_status = ConversionStatus.READY if result.ok else ConversionStatus.FAILED
-            current.conversion_error = "" if result.ok else result.error
-            current.conversion_finished_at = timezone.now()
-            current.conversion_claimed_by = ""
-            current.conversion_seconds = result.seconds
-            current.conversion_peak_memory_mb = result.peak_rss_mb
-            current.glb_key = glb_key
-            current.glb_size = glb_digest.size if glb_digest else None
-            current.glb_sha256 = glb_digest.sha256 if glb_digest else ""
-            current.triangles = result.triangles if result.ok else None
-            current.bbox_mm = list(result.bbox_mm) if result.ok and result.bbox_mm else None
-            current.preview_key, current.preview_error = "", ""
-            current.save()
-            event_record(
-                EventType.REVISION_CONVERTED if result.ok else EventType.REVISION_CONVERSION_FAILED,
-                part=current.part, revision=current,
+    try:
+        with transaction.atomic():
+            current = Revision.objects.select_for_update().filter(pk=revision.pk).first()
+            superseded = (
+                current is None
+                or current.conversion_status != ConversionStatus.RUNNING
+                or current.conversion_attempts != revision.conversion_attempts
             )
-            if result.ok:
-                transaction.on_commit(lambda: preview_queue(current.pk), robust=True)
+            if not superseded:
+                old_glb_key, old_preview_key = current.glb_key, current.preview_key
+                current.conversion_status = ConversionStatus.READY if result.ok else ConversionStatus.FAILED
+                current.conversion_error = "" if result.ok else result.error
+                current.conversion_finished_at = timezone.now()
+                current.conversion_claimed_by = ""
+                current.conversion_seconds = result.seconds
+                current.conversion_peak_memory_mb = result.peak_rss_mb
+                current.glb_key = glb_key
+                current.glb_size = glb_digest.size if glb_digest else None
+                current.glb_sha256 = glb_digest.sha256 if glb_digest else ""
+                current.triangles = result.triangles if result.ok else None
+                current.bbox_mm = list(result.bbox_mm) if result.ok and result.bbox_mm else None
+                current.preview_key, current.preview_error = "", ""
+                current.save()
+                event_record(
+                    EventType.REVISION_CONVERTED if result.ok else EventType.REVISION_CONVERSION_FAILED,
+                    part=current.part, revision=current,
+                )
+                if result.ok:
+                    transaction.on_commit(lambda: preview_queue(current.pk), robust=True)
+    except Exception:
+        # The row could not be written (the database is down): the model it would point at goes,
+        # and the task tries again (files.tasks retries database errors). Not on a signal to
+        # stop: it may come after the commit, and an orphan left then is found by the clean-up.
+        _quietly_delete(glb_key)
+        raise
     if superseded:
         vault().delete(glb_key)
         return None

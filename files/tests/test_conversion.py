@@ -246,15 +246,15 @@ def test_the_requeue_task_waits_out_a_database_outage(monkeypatch):
 
 def test_a_database_outage_when_the_outcome_is_written_leaves_no_orphan_model(as_fabricator, monkeypatch):
     revision = _revision(as_fabricator)
-    real_finish, calls = conversion._finish, []
+    real_record, calls = conversion.event_record, []
 
-    def database_down_once(*args):
+    def database_down_once(*args, **kwargs):
         calls.append(args)
         if len(calls) == 1:
             raise OperationalError("server closed the connection unexpectedly")
-        return real_finish(*args)
+        return real_record(*args, **kwargs)
 
-    monkeypatch.setattr(conversion, "_finish", database_down_once)
+    monkeypatch.setattr(conversion, "event_record", database_down_once)
     convert_revision.apply((revision.pk,))  # as a worker runs it: retried while the database is down
 
     revision.refresh_from_db()
