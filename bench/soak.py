@@ -91,16 +91,18 @@ class Site:
         return None, []
 
     def worker_rss_mb(self):
+        """{"worker": the main and pool processes, "converters": their fork servers and children}, in MB."""
         main, children = self.worker_processes()
         if main is None:
             return None
-        total = 0
+        sizes = {"worker": 0, "converters": 0}
+        pool = {main.pid, *(child.pid for child in main.children())}
         for process in [main, *children]:
             try:
-                total += process.memory_info().rss
+                sizes["worker" if process.pid in pool else "converters"] += process.memory_info().rss
             except psutil.Error:
                 pass
-        return round(total / 2**20, 1)
+        return {name: round(size / 2**20, 1) for name, size in sizes.items()}
 
     def call(self, method, path, key, body=None, content_type="application/json"):
         request = urllib.request.Request(
@@ -221,8 +223,10 @@ def main():
                            "SOAK_PART_IDS": json.dumps(part_ids)},
             stdout=open(data_dir / "locust.log", "wb"), stderr=subprocess.STDOUT,
         )
+        time.sleep(seconds / 10)
+        figures["worker_rss_mb_warm"] = site.worker_rss_mb()  # once the fork servers have started
         if env_int("SOAK_KILL_WORKER", 1):
-            time.sleep(seconds / 2)
+            time.sleep(seconds / 2 - seconds / 10)
             main_process, _ = site.worker_processes()
             killed_at = time.monotonic()
             main_process.kill()  # SIGKILL: no warm shutdown, mid-conversion if one is running

@@ -34,7 +34,7 @@ class Person(HttpUser):
         if response.status_code in statuses:
             response.success()
         else:
-            response.failure(f"{response.status_code}: {response.text[:200]}")
+            response.failure(f"{response.status_code}: {response.error or response.text[:200]}")
 
     @task(6)
     def list_parts(self):
