@@ -191,8 +191,11 @@ def test_a_conversion_survives_its_worker_process_and_then_its_whole_worker_bein
             os.kill(killed, signal.SIGKILL)  # the pool process, as the kernel's OOM killer would
             # Celery hands the task back (acks_late, reject_on_worker_lost) and the claim of a
             # process that is gone is taken again at once.
-            first.wait_for(lambda: _claimed_pid(revision_id) not in (None, killed), "the conversion starting again")
-            assert Revision.objects.get(pk=revision_id).conversion_attempts == 2
+            first.wait_for(
+                lambda: Revision.objects.get(pk=revision_id).conversion_attempts == 2, "the conversion starting again",
+                timeout=300,
+            )
+            assert _claimed_pid(revision_id) != killed
     finally:
         os.killpg(first.process.pid, signal.SIGKILL)  # now the whole worker, mid-conversion
         first.process.wait()
@@ -202,7 +205,7 @@ def test_a_conversion_survives_its_worker_process_and_then_its_whole_worker_bein
     try:
         with second.publishing():
             conversion.conversions_requeue_stalled()  # what beat runs every 20 s
-            second.wait_for(lambda: _status(revision_id) in ("ready", "failed"), "the conversion")
+            second.wait_for(lambda: _status(revision_id) in ("ready", "failed"), "the conversion", timeout=300)
     finally:
         second.stop()
     revision = Revision.objects.get(pk=revision_id)
