@@ -50,6 +50,8 @@ RUNNING_GRACE = timedelta(minutes=5)
 # long, doubled at each attempt.
 RETRY_PAUSE_SECONDS = 15
 ATTEMPT_PREFIX = re.compile(r"^attempt \d+: ")
+# Past the longest pause before a retry (the third attempt's), a retry not taken up was lost.
+RETRY_OVERDUE = timedelta(minutes=2)
 
 
 def _running_is_stale_before():
@@ -302,8 +304,13 @@ def revision_render_preview(revision_id, *, missing_only=False):
 
 def conversions_requeue_stalled():
     """Queue again the conversions whose message or worker was lost. Returns how many."""
+    # A conversion put back to wait for its retry (_retry_later) is due within a minute; its
+    # message may have died with the worker that held it.
+    retry_overdue = timezone.now() - RETRY_OVERDUE
     stale = Revision.objects.filter(
         Q(conversion_status=ConversionStatus.PENDING, conversion_queued_at__lt=_pending_is_stale_before())
+        | Q(conversion_status=ConversionStatus.PENDING, conversion_attempts__gt=0, conversion_error__startswith="attempt ",
+            conversion_queued_at__lt=retry_overdue)
         | Q(conversion_status=ConversionStatus.RUNNING, conversion_started_at__lt=_running_is_stale_before())
     )
     ids = list(stale.values_list("pk", flat=True))

@@ -228,6 +228,19 @@ def test_the_requeue_task_queues_a_conversion_whose_worker_process_died(as_fabri
     assert alive.pk not in queued and elsewhere.pk not in queued
 
 
+def test_a_retry_whose_message_was_lost_with_its_worker_is_queued_again_within_minutes(as_fabricator, monkeypatch):
+    released = dict(conversion_attempts=1, conversion_error="attempt 1: File storage is not answering.")
+    overdue = _revision(as_fabricator, conversion_queued_at=timezone.now() - timedelta(minutes=3), **released)
+    due_soon = _revision(as_fabricator, conversion_queued_at=timezone.now() - timedelta(seconds=30), **released)
+    queued = []
+    monkeypatch.setattr(convert_revision, "delay", queued.append)
+
+    conversion.conversions_requeue_stalled()
+
+    assert queued == [overdue.pk]
+    assert due_soon.pk not in queued
+
+
 def test_the_requeue_task_waits_out_a_database_outage(monkeypatch):
     calls = []
 
