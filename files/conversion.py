@@ -1,10 +1,15 @@
 """Converting a STEP revision to GLB: claim it, convert in a child process, record the outcome.
 
-A conversion is claimed by moving the revision to `running` and counting an attempt,
-under a row lock. A worker that dies mid-conversion leaves it `running`; once that is
-older than the converter's own timeout it may be claimed again, and after
-CONVERSION_MAX_ATTEMPTS claims it fails for good instead of looping. Storage I/O
-happens outside transactions; a GLB whose conversion was superseded is deleted.
+A conversion is claimed by moving the revision to `running`, counting an attempt and
+naming the worker process that claimed it, under a row lock. A worker that dies
+mid-conversion leaves it `running`: the task comes back at once (acks_late and
+reject_on_worker_lost), or the requeue task queues it, and a claim whose process is gone
+may be taken again at once (one on another machine, once older than the converter's own
+timeout). Infrastructure failing on the way (storage, the database, a full or read-only
+disk, a converter killed by the kernel) is not the file's fault: the conversion is tried
+again after a pause, and after CONVERSION_MAX_ATTEMPTS claims it fails for good, saying
+why. Storage I/O happens outside transactions; a GLB whose conversion was superseded, or
+whose row could not be written, is deleted.
 
 Once the conversion is recorded (the model is `ready` and viewable), it queues a task of
 its own to draw the PNG preview from the GLB (files.preview), so the preview never delays
@@ -13,7 +18,11 @@ stays ready.
 """
 
 import logging
+import os
+import re
+import socket
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -23,18 +32,26 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from files.cleanup import CONVERSION_TEMP_PREFIX, PREVIEW_TEMP_PREFIX, temp_folders_remove_stale
 from files.converter import convert_step_to_glb
 from files.models import ConversionStatus, Kind, Revision
 from files.preview import render_preview
 from files.queueing import conversion_queue, preview_queue
 from files.storage import CHUNK_BYTES, new_glb_key, new_preview_key, vault
 from partsite.events import EventType, event_record
+from partsite.outages import unavailable
 
 logger = logging.getLogger(__name__)
 
 # How long past the converter's timeout a `running` conversion is presumed lost. A
 # `pending` one's message is presumed lost after CONVERSION_PENDING_REQUEUE_MINUTES.
 RUNNING_GRACE = timedelta(minutes=5)
+# A conversion that storage, the database or the disk interrupted is tried again after this
+# long, doubled at each attempt.
+RETRY_PAUSE_SECONDS = 15
+ATTEMPT_PREFIX = re.compile(r"^attempt \d+: ")
+# Past the longest pause before a retry (the third attempt's), a retry not taken up was lost.
+RETRY_OVERDUE = timedelta(minutes=2)
 
 
 def _running_is_stale_before():
@@ -47,11 +64,12 @@ def _pending_is_stale_before():
 
 def revision_convert(revision_id):
     """Convert one revision if it is waiting (or its last worker was lost); otherwise do nothing."""
+    temp_folders_remove_stale()
     revision = _claim(revision_id)
     if revision is None:
         return None
     try:
-        with tempfile.TemporaryDirectory(prefix="convert-", dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
+        with tempfile.TemporaryDirectory(prefix=CONVERSION_TEMP_PREFIX, dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
             step_path, glb_path = Path(work) / "model.step", Path(work) / "model.glb"
             with open(step_path, "wb") as step_file:
                 for chunk in vault().chunks(revision.storage_key):
@@ -66,11 +84,69 @@ def revision_convert(revision_id):
                 with open(glb_path, "rb") as glb_file:
                     glb_digest = vault().save_chunks(glb_key, iter(lambda: glb_file.read(CHUNK_BYTES), b""))
     except Exception as error:
-        # Storage trouble, not the file's fault: wait and let the requeue task try again.
+        # Storage or disk trouble, not the file's fault: try again after a pause.
         logger.exception("conversion of revision %s could not read or store its files", revision_id)
-        _release(revision, f"attempt {revision.conversion_attempts}: {type(error).__name__}: {error}")
+        _retry_later(revision, _cause(error))
+        return None
+    if result.transient:
+        logger.warning("conversion of revision %s was interrupted: %s", revision_id, result.error)
+        _retry_later(revision, result.error)
         return None
     return _finish(revision, result, glb_key, glb_digest)
+
+
+def _cause(error):
+    outage = unavailable(error)
+    return f"{outage[1]} ({type(error).__name__}: {error})" if outage else f"{type(error).__name__}: {error}"
+
+
+def _quietly_delete(key):
+    try:
+        vault().delete(key)
+    except Exception:  # storage is down too: verify_storage finds the orphan, the clean-up removes it
+        logger.exception("could not delete %s", key)
+
+
+def _retry_later(revision, cause):
+    """Put the conversion back to `pending` with the cause, and queue it again after a pause."""
+    if _release(revision, f"attempt {revision.conversion_attempts}: {cause}"):
+        conversion_queue(revision.pk, countdown=RETRY_PAUSE_SECONDS * 2 ** (revision.conversion_attempts - 1))
+
+
+def claimer():
+    """Who is converting: this process and thread, on this machine."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _claimer_is_gone(claimed_by):
+    """Whether the process that claimed a conversion is certainly not converting it any more."""
+    host, _, rest = (claimed_by or "").partition(":")
+    pid, _, thread = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's, or from before claims were named: only time tells
+    if int(pid) == os.getpid():
+        return thread == str(threading.get_ident())  # this very thread is here, so not converting
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] in {"Z", "X"}  # dead, not yet reaped
+    except FileNotFoundError:
+        return True
+    except OSError:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+
+def _is_lost(revision):
+    return revision.conversion_status == ConversionStatus.RUNNING and (
+        revision.conversion_started_at is None
+        or revision.conversion_started_at < _running_is_stale_before()
+        or _claimer_is_gone(revision.conversion_claimed_by)
+    )
 
 
 def _claim(revision_id):
@@ -78,20 +154,18 @@ def _claim(revision_id):
         revision = Revision.objects.select_for_update().filter(pk=revision_id, kind=Kind.STEP).first()
         if revision is None:
             return None
-        lost = (
-            revision.conversion_status == ConversionStatus.RUNNING
-            and revision.conversion_started_at < _running_is_stale_before()
-        )
+        lost = _is_lost(revision)
         if revision.conversion_status != ConversionStatus.PENDING and not lost:
             return None
         now = timezone.now()
-        if revision.conversion_attempts >= settings.CONVERSION_MAX_ATTEMPTS:
-            last = f" The last one: {revision.conversion_error}" if revision.conversion_error else ""
-            revision.conversion_status = ConversionStatus.FAILED
+        if lost:
             revision.conversion_error = (
-                f"Gave up after {revision.conversion_attempts} attempts: the conversion never finished "
-                f"(the worker running it was lost each time).{last}"
+                f"attempt {revision.conversion_attempts}: the worker converting it was lost (killed or restarted)"
             )
+        if revision.conversion_attempts >= settings.CONVERSION_MAX_ATTEMPTS:
+            last_cause = ATTEMPT_PREFIX.sub("", revision.conversion_error) or "the conversion never finished"
+            revision.conversion_status = ConversionStatus.FAILED
+            revision.conversion_error = f"Gave up after {revision.conversion_attempts} attempts: {last_cause}"
             revision.conversion_finished_at = now
             revision.save()
             event_record(EventType.REVISION_CONVERSION_FAILED, part=revision.part, revision=revision)
@@ -100,44 +174,56 @@ def _claim(revision_id):
         revision.conversion_attempts += 1
         revision.conversion_started_at = now
         revision.conversion_finished_at = None
+        revision.conversion_claimed_by = claimer()
         revision.save()
         return revision
 
 
 def _release(revision, reason):
-    Revision.objects.filter(
+    return Revision.objects.filter(
         pk=revision.pk, conversion_status=ConversionStatus.RUNNING, conversion_attempts=revision.conversion_attempts
-    ).update(conversion_status=ConversionStatus.PENDING, conversion_error=reason[:2000], conversion_queued_at=timezone.now())
+    ).update(
+        conversion_status=ConversionStatus.PENDING, conversion_error=reason[:2000], conversion_queued_at=timezone.now(),
+        conversion_claimed_by="",
+    )
 
 
 def _finish(revision, result, glb_key, glb_digest):
-    with transaction.atomic():
-        current = Revision.objects.select_for_update().filter(pk=revision.pk).first()
-        superseded = (
-            current is None
-            or current.conversion_status != ConversionStatus.RUNNING
-            or current.conversion_attempts != revision.conversion_attempts
-        )
-        if not superseded:
-            old_glb_key, old_preview_key = current.glb_key, current.preview_key
-            current.conversion_status = ConversionStatus.READY if result.ok else ConversionStatus.FAILED
-            current.conversion_error = "" if result.ok else result.error
-            current.conversion_finished_at = timezone.now()
-            current.conversion_seconds = result.seconds
-            current.conversion_peak_memory_mb = result.peak_rss_mb
-            current.glb_key = glb_key
-            current.glb_size = glb_digest.size if glb_digest else None
-            current.glb_sha256 = glb_digest.sha256 if glb_digest else ""
-            current.triangles = result.triangles if result.ok else None
-            current.bbox_mm = list(result.bbox_mm) if result.ok and result.bbox_mm else None
-            current.preview_key, current.preview_error = "", ""
-            current.save()
-            event_record(
-                EventType.REVISION_CONVERTED if result.ok else EventType.REVISION_CONVERSION_FAILED,
-                part=current.part, revision=current,
+    try:
+        with transaction.atomic():
+            current = Revision.objects.select_for_update().filter(pk=revision.pk).first()
+            superseded = (
+                current is None
+                or current.conversion_status != ConversionStatus.RUNNING
+                or current.conversion_attempts != revision.conversion_attempts
             )
-            if result.ok:
-                transaction.on_commit(lambda: preview_queue(current.pk), robust=True)
+            if not superseded:
+                old_glb_key, old_preview_key = current.glb_key, current.preview_key
+                current.conversion_status = ConversionStatus.READY if result.ok else ConversionStatus.FAILED
+                current.conversion_error = "" if result.ok else result.error
+                current.conversion_finished_at = timezone.now()
+                current.conversion_claimed_by = ""
+                current.conversion_seconds = result.seconds
+                current.conversion_peak_memory_mb = result.peak_rss_mb
+                current.glb_key = glb_key
+                current.glb_size = glb_digest.size if glb_digest else None
+                current.glb_sha256 = glb_digest.sha256 if glb_digest else ""
+                current.triangles = result.triangles if result.ok else None
+                current.bbox_mm = list(result.bbox_mm) if result.ok and result.bbox_mm else None
+                current.preview_key, current.preview_error = "", ""
+                current.save()
+                event_record(
+                    EventType.REVISION_CONVERTED if result.ok else EventType.REVISION_CONVERSION_FAILED,
+                    part=current.part, revision=current,
+                )
+                if result.ok:
+                    transaction.on_commit(lambda: preview_queue(current.pk), robust=True)
+    except Exception:
+        # The row could not be written (the database is down): the model it would point at goes,
+        # and the task tries again (files.tasks retries database errors). Not on a signal to
+        # stop: it may come after the commit, and an orphan left then is found by the clean-up.
+        _quietly_delete(glb_key)
+        raise
     if superseded:
         vault().delete(glb_key)
         return None
@@ -191,7 +277,7 @@ def revision_render_preview(revision_id, *, missing_only=False):
     ).exclude(glb_key="").first()
     if revision is None or (missing_only and (revision.preview_key or revision.preview_error)):
         return None
-    with tempfile.TemporaryDirectory(prefix="preview-", dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
+    with tempfile.TemporaryDirectory(prefix=PREVIEW_TEMP_PREFIX, dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
         glb_path = Path(work) / "model.glb"
         try:
             with open(glb_path, "wb") as glb_file:
@@ -218,11 +304,18 @@ def revision_render_preview(revision_id, *, missing_only=False):
 
 def conversions_requeue_stalled():
     """Queue again the conversions whose message or worker was lost. Returns how many."""
+    # A conversion put back to wait for its retry (_retry_later) is due within a minute; its
+    # message may have died with the worker that held it.
+    retry_overdue = timezone.now() - RETRY_OVERDUE
     stale = Revision.objects.filter(
         Q(conversion_status=ConversionStatus.PENDING, conversion_queued_at__lt=_pending_is_stale_before())
+        | Q(conversion_status=ConversionStatus.PENDING, conversion_attempts__gt=0, conversion_error__startswith="attempt ",
+            conversion_queued_at__lt=retry_overdue)
         | Q(conversion_status=ConversionStatus.RUNNING, conversion_started_at__lt=_running_is_stale_before())
     )
     ids = list(stale.values_list("pk", flat=True))
+    running = Revision.objects.filter(conversion_status=ConversionStatus.RUNNING).exclude(pk__in=ids)
+    ids += [revision.pk for revision in running.only("pk", "conversion_claimed_by") if _claimer_is_gone(revision.conversion_claimed_by)]
     Revision.objects.filter(pk__in=ids, conversion_status=ConversionStatus.PENDING).update(
         conversion_queued_at=timezone.now()
     )

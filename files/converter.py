@@ -15,6 +15,7 @@ does the same from a shell.
 """
 
 import contextlib
+import errno
 import math
 import os
 import re
@@ -30,7 +31,9 @@ DEFAULT_TIMEOUT_S = 120
 DEFAULT_MEMORY_MB = 2048
 OUT_OF_MEMORY_SHARE = 0.9
 
-EXIT_OK, EXIT_NO_OUTPUT, EXIT_OUT_OF_MEMORY = 0, 3, 4
+EXIT_OK, EXIT_NO_OUTPUT, EXIT_OUT_OF_MEMORY, EXIT_SERVER_TROUBLE = 0, 3, 4, 5
+# The server's trouble, not the file's: a conversion failing so is tried again.
+SERVER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EMFILE, errno.ENFILE, errno.EAGAIN}
 
 NO_TRIANGLES = (
     "the model has no triangles (no solid geometry: an analysis model, "
@@ -68,6 +71,9 @@ class ConversionResult:
     bbox_mm: tuple[float, float, float] | None = None
     seconds: float = 0.0
     peak_rss_mb: float | None = None
+    # The server's trouble (a full or read-only disk, the kernel killing the child), not the
+    # file's: worth trying again.
+    transient: bool = False
 
 
 def convert_step_to_glb(
@@ -83,6 +89,7 @@ def convert_step_to_glb(
         child = run_child("files.converter", os.path.abspath(step_path), partial, timeout_s, memory_mb)
         result = ConversionResult(ok=False, seconds=child.seconds, peak_rss_mb=child.peak_rss_mb)
         result.error = _failure_reason(child, timeout_s, memory_mb)
+        result.transient = _is_server_trouble(child)
         if result.error:
             return result
         try:
@@ -109,11 +116,19 @@ def _partial_path(glb_path: str) -> str:
     return partial
 
 
+def _is_server_trouble(child: ChildOutcome) -> bool:
+    return not child.timed_out and child.exit_code in (EXIT_SERVER_TROUBLE, -signal.SIGKILL)
+
+
 def _failure_reason(child: ChildOutcome, timeout_s: float, memory_mb: int) -> str:
     if child.timed_out:
         return f"timed out after {timeout_s:g} s"
     if child.exit_code == EXIT_OK:
         return ""
+    if child.exit_code == EXIT_SERVER_TROUBLE:
+        return f"the server could not write the converter's files: {child.last_output_line}"
+    if child.exit_code == -signal.SIGKILL:  # not the timeout's kill: the kernel's (its out-of-memory killer)
+        return "the converter was killed by the system (signal 9, likely its out-of-memory killer)"
     # Past the cap, Open CASCADE and glibc fail every which way: MemoryError, SIGSEGV on
     # an unchecked allocation, SIGABRT, or exit 127 ("cannot allocate memory for
     # thread-local data"). A failure close to the cap is taken to be the cap's doing.
@@ -217,10 +232,21 @@ def main(argv=None) -> int:
         if "failed to map segment" in str(error) or "annot allocate memory" in str(error):
             return EXIT_OUT_OF_MEMORY
         raise
+    except OSError as error:
+        if error.errno in SERVER_ERRNOS:
+            print(f"OSError: {error}", file=sys.stderr)
+            return EXIT_SERVER_TROUBLE
+        raise
     if not glb:
         return EXIT_NO_OUTPUT
-    with open(args.glb_path, "wb") as glb_file:
-        glb_file.write(glb)
+    try:
+        with open(args.glb_path, "wb") as glb_file:
+            glb_file.write(glb)
+    except OSError as error:
+        if error.errno in SERVER_ERRNOS:
+            print(f"OSError: {error}", file=sys.stderr)
+            return EXIT_SERVER_TROUBLE
+        raise
     return EXIT_OK
 
 

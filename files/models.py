@@ -120,6 +120,8 @@ class Revision(models.Model):
     conversion_queued_at = models.DateTimeField(null=True, blank=True)
     conversion_started_at = models.DateTimeField(null=True, blank=True)
     conversion_finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker process converting it ("host:pid:thread"): gone, its conversion is taken up again at once.
+    conversion_claimed_by = models.CharField(max_length=255, blank=True, editable=False)
     conversion_seconds = models.FloatField(null=True, blank=True, help_text="The converter's own run time.")
     conversion_peak_memory_mb = models.FloatField(null=True, blank=True)
     glb_key = models.CharField(max_length=255, blank=True, editable=False)
@@ -288,6 +290,8 @@ class Upload(models.Model):
     # When its parts (local files or the S3 multipart upload) were cleaned up; until then
     # the expiry task keeps trying.
     parts_discarded_at = models.DateTimeField(null=True, blank=True)
+    # When the completion under way began; one left `completing` long past it was interrupted.
+    completing_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

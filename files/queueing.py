@@ -14,8 +14,11 @@ SCAN = "files.tasks.scan_revision"
 IMPORT = "files.tasks.import_from_onshape"
 
 
-def conversion_queue(revision_id):
-    app.tasks[CONVERT].delay(revision_id)
+def conversion_queue(revision_id, countdown=None):
+    if countdown is None:
+        app.tasks[CONVERT].delay(revision_id)
+    else:
+        app.tasks[CONVERT].apply_async((revision_id,), countdown=countdown)
 
 
 def preview_queue(revision_id):

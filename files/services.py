@@ -11,7 +11,10 @@ are allocated under a lock on the part, so concurrent uploads never collide.
 """
 
 import logging
+from datetime import timedelta
 from pathlib import Path
+
+from django.conf import settings
 
 from django.db import transaction
 from django.db.models import Max
@@ -24,7 +27,8 @@ from files.names import filename_clean
 from files.queueing import conversion_queue
 from files.step_header import InvalidContent, sniff_dxf, sniff_pdf, sniff_step, sniff_step_end
 from files.storage import PartsGone, new_revision_key, part_size_for, upload_expiry, vault
-from partsite.errors import Conflict, Invalid, Unprocessable
+from partsite.errors import Conflict, DomainError, Invalid, Unprocessable
+from partsite.outages import unavailable
 from partsite.events import EventType, event_record
 from parts import permissions as part_permissions
 from parts.services import check_part_takes_files, part_delete, part_lock, part_upload_record
@@ -97,8 +101,11 @@ def revision_upload(*, part, actor, uploaded_file, description="", kind=None, on
     )
 
 
-def _revision_record(*, part, actor, kind, key, filename, description, digest, header, source=None):
-    """Write the row for an object already stored at `key`; on any failure the object goes."""
+def _revision_record(
+    *, part, actor, kind, key, filename, description, digest, header, source=None, keep_object_on_failure=False
+):
+    """Write the row for an object already stored at `key`; on any failure the object goes, unless
+    kept for a caller that still owns it (a direct upload, which the client may complete again)."""
     try:
         with transaction.atomic():
             part = part_lock(part.pk)
@@ -130,8 +137,9 @@ def _revision_record(*, part, actor, kind, key, filename, description, digest, h
                 scanning.scan_queue(revision.pk)
             if kind == Kind.STEP:
                 _queue_conversion(revision.pk)
-    except BaseException:
-        vault().delete(key)
+    except BaseException as error:
+        if not keep_object_on_failure or isinstance(error, DomainError):
+            _quietly(vault().delete, key)
         raise
     return revision
 
@@ -274,36 +282,85 @@ def _exactly(chunks, expected, number):
 
 
 def upload_complete(*, upload, actor):
-    """Join the parts, verify size, SHA-256 and content, and make the revision."""
+    """Join the parts, verify size, SHA-256 and content, and make the revision.
+
+    A file that fails verification fails the upload for good, with the reason. Storage or
+    the database failing on the way is nobody's verdict on the file: the upload goes back to
+    `open` with the reason, its parts (or the object already joined from them) kept, and the
+    client completes it again. Should even that write fail, uploads_expire reopens an upload
+    left `completing` past UPLOAD_COMPLETING_STALE_MINUTES.
+    """
     permissions.check_may_use_upload(actor, upload)
     _check_open(upload)
-    received = upload_received(upload)
-    missing = [number for number in range(1, upload.part_count + 1) if number not in received]
-    if missing:
-        raise Conflict(
-            f"Not all parts have arrived yet; missing: {', '.join(map(str, missing[:50]))}"
-            f"{' and more' if len(missing) > 50 else ''}.",
-            missing=missing,
+    recorded = Revision.objects.filter(storage_key=upload.storage_key).first()
+    if recorded is not None:  # completed before, but the database missed the upload's last step
+        Upload.objects.filter(pk=upload.pk, status=UploadStatus.OPEN).update(
+            status=UploadStatus.COMPLETED, revision=recorded, error=""
         )
-    if not Upload.objects.filter(pk=upload.pk, status=UploadStatus.OPEN).update(status=UploadStatus.COMPLETING):
+        _upload_discard(upload)
+        return recorded
+    joined = vault().exists(upload.storage_key)  # completed as far as storage goes, before something failed
+    if not joined:
+        received = upload_received(upload)
+        missing = [number for number in range(1, upload.part_count + 1) if number not in received]
+        if missing:
+            raise Conflict(
+                f"Not all parts have arrived yet; missing: {', '.join(map(str, missing[:50]))}"
+                f"{' and more' if len(missing) > 50 else ''}.",
+                missing=missing,
+            )
+    if not Upload.objects.filter(pk=upload.pk, status=UploadStatus.OPEN).update(
+        status=UploadStatus.COMPLETING, completing_started_at=timezone.now()
+    ):
         raise Conflict("This upload is already being completed.")
     try:
-        digest = vault().assemble(upload)
+        digest = vault().digest(upload.storage_key) if joined else vault().assemble(upload)
         _verify_assembled(upload, digest)
         header = check_content(upload.kind, digest, upload.filename)
         revision = _revision_record(
             part=upload.part, actor=upload.created_by or actor, kind=upload.kind, key=upload.storage_key,
             filename=upload.filename, description=upload.description, digest=digest, header=header,
+            keep_object_on_failure=True,
         )
-    except BaseException as error:
-        vault().delete(upload.storage_key)
-        reason = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-        Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.FAILED, error=reason[:2000])
-        _upload_discard(upload)
+    except DomainError as refused:
+        _upload_fail(upload, refused.message)
         raise
-    Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.COMPLETED, revision=revision)
+    except BaseException as error:
+        _upload_reopen(upload, f"Completing was interrupted ({_cause(error)}); complete the upload again.")
+        raise
+    Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.COMPLETED, revision=revision, error="")
     _upload_discard(upload)
     return revision
+
+
+def _cause(error):
+    outage = unavailable(error)
+    return outage[1].rstrip(".") if outage else f"{type(error).__name__}: {error}"
+
+
+def _upload_fail(upload, reason):
+    """The file was refused: the upload fails with the reason and its parts and object go."""
+    Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.FAILED, error=reason[:2000])
+    if not Revision.objects.filter(storage_key=upload.storage_key).exists():
+        _quietly(vault().delete, upload.storage_key)
+    _upload_discard(upload)
+
+
+def _upload_reopen(upload, reason):
+    """Back to `open`, keeping parts and object, so the client can complete again; quiet if the database is down too."""
+    try:
+        Upload.objects.filter(pk=upload.pk, status=UploadStatus.COMPLETING).update(
+            status=UploadStatus.OPEN, error=reason[:2000], completing_started_at=None
+        )
+    except Exception:
+        logger.exception("upload %s stays completing until uploads_expire reopens it", upload.pk)
+
+
+def _quietly(action, *args):
+    try:
+        action(*args)
+    except Exception:  # storage trouble: what is left behind, verify_storage and the clean-up find
+        logger.exception("%s%r failed", getattr(action, "__name__", action), args)
 
 
 def _verify_assembled(upload, digest):
@@ -335,10 +392,21 @@ def _upload_discard(upload):
 
 
 def uploads_expire():
-    """Expire uploads abandoned past their expiry, and discard the parts of every finished one.
-
-    Returns how many uploads expired.
-    """
+    """Expire uploads abandoned past their expiry, reopen those left `completing` by a completion
+    that died, and discard the parts of every finished one. Returns how many uploads expired."""
+    stale = timezone.now() - timedelta(minutes=settings.UPLOAD_COMPLETING_STALE_MINUTES)
+    for upload in Upload.objects.filter(status=UploadStatus.COMPLETING, completing_started_at__lt=stale):
+        recorded = Revision.objects.filter(storage_key=upload.storage_key).first()
+        interrupted = Upload.objects.filter(
+            pk=upload.pk, status=UploadStatus.COMPLETING, completing_started_at=upload.completing_started_at
+        )
+        if recorded is not None:
+            interrupted.update(status=UploadStatus.COMPLETED, revision=recorded, error="")
+        else:
+            interrupted.update(
+                status=UploadStatus.OPEN, completing_started_at=None,
+                error="Completing was interrupted; complete the upload again.",
+            )
     expired = Upload.objects.filter(
         status__in=[UploadStatus.OPEN, UploadStatus.COMPLETING], expires_at__lte=timezone.now()
     )
@@ -346,7 +414,7 @@ def uploads_expire():
     for upload in expired:
         if Upload.objects.filter(pk=upload.pk, status=upload.status).update(status=UploadStatus.EXPIRED):
             if not Revision.objects.filter(storage_key=upload.storage_key).exists():
-                vault().delete(upload.storage_key)
+                _quietly(vault().delete, upload.storage_key)
             count += 1
     finished = Upload.objects.exclude(status__in=[UploadStatus.OPEN, UploadStatus.COMPLETING])
     for upload in finished.filter(parts_discarded_at__isnull=True):

@@ -3,6 +3,7 @@ adjusted through public extension points only (a Transport subclass, create_engi
 SQLAlchemy pool events)."""
 
 import os
+import threading
 
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
 from sqlalchemy import event, exc
@@ -33,7 +34,28 @@ def _refuse_the_parents_connection(dbapi_connection, record, proxy):
         raise exc.DisconnectionError(f"connection of process {record.info['pid']}, not {os.getpid()}")
 
 
+class Channel(kombu_sqlalchemy.Channel):
+    """A session per thread. kombu's channel shares one SQLAlchemy session, which is not
+    thread-safe: when a pool process dies, the worker rejects (requeues) its late-acked task's
+    message from the pool's result thread while its main thread polls, and the worker died of
+    "This session is in 'prepared' state" (partsite/tests/test_faults.py)."""
+
+    def __init__(self, connection, **kwargs):
+        self._sessions = threading.local()
+        super().__init__(connection, **kwargs)
+
+    @property
+    def session(self):
+        session = getattr(self._sessions, "session", None)
+        if session is None:
+            _, Session = self._open()
+            session = self._sessions.session = Session()
+        return session
+
+
 class Transport(kombu_sqlalchemy.Transport):
+    Channel = Channel
+
     # An upload's conversion starts within 0.1 s instead of up to 1 s, kombu's default poll.
     # kombu's option for it cannot be used here: this transport hands its options on to
     # create_engine(), which refuses `polling_interval`.

@@ -1,16 +1,17 @@
 """Liveness and readiness probes for load balancers and orchestrators."""
 
 import logging
+import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from files.storage import vault
 from partsite import heartbeat
 from partsite.celery import app as celery_app
 
@@ -34,7 +35,7 @@ def _database():
 
 
 def _storage():
-    default_storage.exists("partsite-readiness-probe")
+    vault().probe()
 
 
 def _broker():
@@ -51,10 +52,14 @@ def _cache():
 
 
 def _disk():
-    """Uploads are spooled in the data dir before they are stored: it must take a file."""
-    with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as probe:
-        probe.write(b"ready")
-        probe.flush()
+    """The data dir (the embedded database and broker, the secret key) and its tmp (uploads are
+    spooled there, conversions work there) must be there and take a file."""
+    for folder in (settings.DATA_DIR, settings.FILE_UPLOAD_TEMP_DIR):
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"{folder} is missing")
+        with tempfile.TemporaryFile(dir=folder) as probe:
+            probe.write(b"ready")
+            probe.flush()
 
 
 def _worker():

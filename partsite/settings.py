@@ -240,6 +240,12 @@ FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
 UPLOAD_PART_SIZE_MB = envint("UPLOAD_PART_SIZE_MB", 8)
 UPLOAD_EXPIRE_HOURS = envint("UPLOAD_EXPIRE_HOURS", 24)
 UPLOAD_PARTS_DIR = DATA_DIR / "uploads"
+# A completion still `completing` after this long was interrupted (its process died): the
+# clean-up reopens it so the client can complete it again.
+UPLOAD_COMPLETING_STALE_MINUTES = envint("UPLOAD_COMPLETING_STALE_MINUTES", 30)
+# Orphan objects, parts no upload owns and temp files left by killed processes are removed by
+# the hourly clean-up once they are this old (verify_storage reports them at once).
+STORAGE_LEFTOVER_GRACE_HOURS = envint("STORAGE_LEFTOVER_GRACE_HOURS", 24)
 DOWNLOAD_LINK_EXPIRE_SECONDS = envint("DOWNLOAD_LINK_EXPIRE_SECONDS", 300)
 
 # STEP to GLB conversion, each in a child process with these limits.
@@ -401,8 +407,11 @@ if envbool("BEHIND_TLS_PROXY", False):
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Conversions whose message was lost (broker down at upload, worker killed) start again.
-    "requeue-stalled-conversions": {"task": "files.tasks.requeue_stalled_conversions", "schedule": 300},
-    "expire-abandoned-uploads": {"task": "files.tasks.expire_uploads", "schedule": 3600},
+    # A conversion whose worker died is taken up again within this long (files.conversion).
+    "requeue-stalled-conversions": {"task": "files.tasks.requeue_stalled_conversions", "schedule": 20},
+    # Uploads left `completing` are reopened, abandoned ones expire.
+    "expire-abandoned-uploads": {"task": "files.tasks.expire_uploads", "schedule": 600},
+    "remove-storage-leftovers": {"task": "files.tasks.remove_storage_leftovers", "schedule": 3600},
     # Events, webhook deliveries and emails whose message was lost are queued again.
     "tell-what-was-missed": {"task": "audit.tasks.tell_what_was_missed", "schedule": 60},
 }

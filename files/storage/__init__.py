@@ -42,6 +42,19 @@ KEY_EXTENSIONS = {Kind.STEP: ".step", Kind.DRAWING: ".pdf"}
 OWNED_PREFIXES = ("revisions/", "models/", "previews/")
 
 
+@dataclass(frozen=True)
+class PartSet:
+    """The parts of an upload waiting in storage: an S3 multipart upload, or a local folder of parts."""
+
+    id: str  # the S3 upload id, or the Upload's id that names the folder
+    key: str
+    started: object  # an aware datetime
+
+    @property
+    def name(self):
+        return f"{self.key} (multipart upload {self.id})" if self.key else f"parts folder {self.id}"
+
+
 class StorageError(Exception):
     """Storage did not do what was asked; the message is safe to show."""
 
@@ -181,6 +194,14 @@ class Vault(abc.ABC):
         for prefix in OWNED_PREFIXES:
             yield from self._keys_under(prefix.rstrip("/"))
 
+    def objects(self):
+        """(key, when it was last written) of every object under the prefixes Partsite owns."""
+        for key in self.keys():
+            try:
+                yield key, self.storage.get_modified_time(key)
+            except FileNotFoundError:  # deleted since it was listed
+                continue
+
     def _keys_under(self, folder):
         try:
             folders, names = self.storage.listdir(folder)
@@ -191,10 +212,17 @@ class Vault(abc.ABC):
         for name in sorted(folders):
             yield from self._keys_under(f"{folder}/{name}")
 
+    def exists(self, key):
+        return self.storage.exists(key)
+
     def delete(self, key):
         """Delete the object; nothing happens when the key is empty or not there."""
         if key:
             self.storage.delete(key)
+
+    @abc.abstractmethod
+    def probe(self):
+        """Raise, saying what is wrong, unless storage can take an object now (for /ready/)."""
 
     # Serving
 
@@ -235,6 +263,14 @@ class Vault(abc.ABC):
     @abc.abstractmethod
     def discard_parts(self, upload):
         """Drop the upload's parts; nothing happens when they are already gone."""
+
+    @abc.abstractmethod
+    def unfinished_part_sets(self):
+        """Every set of parts storage holds for uploads not yet completed or discarded (PartSet)."""
+
+    @abc.abstractmethod
+    def discard_part_set(self, part_set):
+        """Drop a set of parts that unfinished_part_sets listed."""
 
     def part_url_is_valid(self, upload, number, expires, signature):
         """Whether a URL of Partsite's part route was signed for this upload, part and expiry.

@@ -8,11 +8,14 @@ storage moves a file that has a temporary_file_path). The parts of a direct uplo
 signed Partsite URLs and wait as files in UPLOAD_PARTS_DIR.
 """
 
+import errno
 import math
 import os
 import re
 import shutil
+import tempfile
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -23,7 +26,7 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.http import content_disposition_header
 
-from files.storage import CHUNK_BYTES, PartsGone, Vault, new_upload_key
+from files.storage import CHUNK_BYTES, PartSet, PartsGone, Vault, new_upload_key
 from partsite.errors import NotFound
 
 SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -45,6 +48,16 @@ class LocalVault(Vault):
             while remaining > 0 and (chunk := stored.read(int(min(CHUNK_BYTES, remaining)))):
                 remaining -= len(chunk)
                 yield chunk
+
+    def probe(self):
+        for folder in (Path(self.storage.location), Path(settings.UPLOAD_PARTS_DIR)):
+            if not folder.is_dir():
+                if not folder.parent.is_dir():
+                    raise FileNotFoundError(f"{folder} and the folder it belongs in are missing")
+                folder.mkdir(exist_ok=True)  # a site that has stored nothing yet
+            with tempfile.TemporaryFile(dir=folder) as probe:
+                probe.write(b"ready")
+                probe.flush()
 
     # Serving
 
@@ -114,15 +127,54 @@ class LocalVault(Vault):
         folder = self._folder(upload)
         if not folder.is_dir():  # start_upload made it
             raise PartsGone("its folder of parts is no longer on this machine's disk")
-        return {int(path.stem): path.stat().st_size for path in folder.glob("*.part")}
+        received = {number: upload.part_length(number) for number in range(1, _joined_parts(upload, folder) + 1)}
+        received.update((int(path.stem), path.stat().st_size) for path in folder.glob("*.part"))
+        return received
 
     def assemble(self, upload):
+        """Join the parts by appending each to the first, deleting it once appended, and rename the whole
+        into place: the disk never holds more than the file and one part. An append that fails (a full
+        disk) is cut off again, so the parts not yet appended stay and completing can be tried again."""
         folder = self._folder(upload)
-        paths = [folder / f"{number}.part" for number in range(1, upload.part_count + 1)]
-        return self.save_chunks(upload.storage_key, _file_chunks(paths))
+        joined = folder / JOINED
+        done = _joined_parts(upload, folder)
+        if not joined.exists():
+            (folder / "1.part").rename(joined)
+            done = 1
+        with open(joined, "r+b") as out:
+            out.truncate(sum(upload.part_length(number) for number in range(1, done + 1)))  # a torn append
+            for number in range(1, done + 1):
+                (folder / f"{number}.part").unlink(missing_ok=True)  # appended before a crash
+            for number in range(done + 1, upload.part_count + 1):
+                _append(out, folder / f"{number}.part")
+        target = Path(self.storage.path(upload.storage_key))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if settings.FILE_UPLOAD_PERMISSIONS is not None:
+            joined.chmod(settings.FILE_UPLOAD_PERMISSIONS)
+        try:
+            joined.rename(target)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise
+            with open(joined, "rb") as whole:  # the parts folder is on another disk than the storage
+                self.save(upload.storage_key, whole)
+            joined.unlink()
+        return self.digest(upload.storage_key)
 
     def discard_parts(self, upload):
         shutil.rmtree(self._folder(upload), ignore_errors=True)
+
+    def unfinished_part_sets(self):
+        folder = Path(settings.UPLOAD_PARTS_DIR)
+        if not folder.is_dir():
+            return []
+        return [
+            PartSet(id=path.name, key="", started=datetime.fromtimestamp(path.stat().st_mtime, tz=UTC))
+            for path in sorted(folder.iterdir()) if path.is_dir()
+        ]
+
+    def discard_part_set(self, part_set):
+        shutil.rmtree(Path(settings.UPLOAD_PARTS_DIR) / part_set.id, ignore_errors=True)
 
     @staticmethod
     def _folder(upload):
@@ -149,11 +201,35 @@ class _Spool:
         self.file.close()
 
 
-def _file_chunks(paths):
-    for path in paths:
-        with open(path, "rb") as part:
-            while chunk := part.read(CHUNK_BYTES):
-                yield chunk
+JOINED = "joined"
+
+
+def _joined_parts(upload, folder):
+    """How many parts, from the first, the joined file of an assembly holds whole."""
+    try:
+        size = (folder / JOINED).stat().st_size
+    except FileNotFoundError:
+        return 0
+    count = 0
+    while count < upload.part_count and size >= upload.part_length(count + 1):
+        size -= upload.part_length(count + 1)
+        count += 1
+    return count
+
+
+def _append(out, part_path):
+    """Append one part to the joined file, then delete the part; cut the file back if that fails."""
+    out.seek(0, os.SEEK_END)
+    size_before = out.tell()
+    try:
+        with open(part_path, "rb") as part:
+            shutil.copyfileobj(part, out, CHUNK_BYTES)
+        out.flush()
+        os.fsync(out.fileno())
+    except BaseException:
+        out.truncate(size_before)
+        raise
+    part_path.unlink()
 
 
 class FileRange:

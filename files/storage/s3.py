@@ -8,6 +8,7 @@ of a direct upload are an S3 multipart upload too, and the client PUTs each part
 presigned URL.
 """
 
+import logging
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from functools import cached_property
@@ -20,7 +21,11 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from files.models import content_type_for
-from files.storage import CHUNK_BYTES, PartsGone, Vault, new_upload_key, part_size_for, upload_kind
+from files.storage import (
+    CHUNK_BYTES, OWNED_PREFIXES, PartSet, PartsGone, StorageError, Vault, new_upload_key, part_size_for, upload_kind,
+)
+
+logger = logging.getLogger(__name__)
 
 UNKNOWN_CONTENT_TYPE = "application/octet-stream"
 MAX_PRESIGNED_SECONDS = 7 * 24 * 3600  # the longest S3 honours
@@ -72,6 +77,18 @@ class S3Vault(Vault):
             yield from body.iter_chunks(CHUNK_BYTES)
         finally:
             body.close()
+
+    def probe(self):
+        client = self.client
+        try:
+            client.head_bucket(Bucket=self.bucket)
+        except client.exceptions.ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404:
+                raise StorageError(f"the bucket {self.bucket} does not exist") from None
+            if status == 403:
+                raise StorageError(f"access to the bucket {self.bucket} is denied") from None
+            raise
 
     # Serving
 
@@ -128,6 +145,26 @@ class S3Vault(Vault):
 
     def discard_parts(self, upload):
         _abort(self.client, self.bucket, upload.storage_key, upload.s3_upload_id)
+
+    def unfinished_part_sets(self):
+        sets = []
+        for prefix in OWNED_PREFIXES:
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix)
+            for page in pages:
+                sets += [
+                    PartSet(id=item["UploadId"], key=item["Key"], started=item["Initiated"])
+                    for item in page.get("Uploads", [])
+                ]
+        return sets
+
+    def discard_part_set(self, part_set):
+        _abort(self.client, self.bucket, part_set.key, part_set.id)
+
+    def objects(self):
+        for prefix in OWNED_PREFIXES:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"], item["LastModified"]
 
     def _parts(self, upload):
         client = self.client
@@ -235,7 +272,10 @@ class S3PartsWriter:
         self.closed = True
         self._senders.shutdown(wait=True, cancel_futures=True)  # a part still on its way would outlive an abort
         self._part.close()
-        _abort(self.client, self.bucket, self.key, self.upload_id)
+        try:
+            _abort(self.client, self.bucket, self.key, self.upload_id)
+        except Exception:  # storage is down: files.cleanup aborts the upload once it is back
+            logger.warning("could not abort the multipart upload of %s", self.key, exc_info=True)
 
     def _send(self):
         self._part.flush()

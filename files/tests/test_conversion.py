@@ -1,8 +1,14 @@
 """STEP to GLB conversion: queued on upload, run in a child process, its outcome kept on the revision."""
 
+import contextlib
+import os
+import socket
+import subprocess
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from files import conversion
@@ -150,7 +156,24 @@ def test_a_deleted_revision_is_skipped_quietly():
     assert conversion.revision_convert(999999) is None
 
 
-def test_storage_trouble_puts_the_conversion_back_in_the_queue_with_the_reason(as_fabricator, monkeypatch):
+def test_storage_trouble_is_tried_again_and_the_conversion_completes(as_fabricator, monkeypatch):
+    revision = _revision(as_fabricator)
+    real_chunks, calls = vault().chunks, []
+
+    def down_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise OSError("storage is down")
+        return real_chunks(*args, **kwargs)
+
+    monkeypatch.setattr(vault(), "chunks", down_once)
+    convert_revision(revision.pk)  # tasks run at once here: the retry queued after a pause runs now
+
+    revision.refresh_from_db()
+    assert (revision.conversion_status, revision.conversion_attempts, revision.conversion_error) == ("ready", 2, "")
+
+
+def test_storage_down_for_good_gives_up_after_the_last_attempt_saying_why(as_fabricator, monkeypatch, settings):
     revision = _revision(as_fabricator)
 
     def unreachable(*args, **kwargs):
@@ -160,8 +183,112 @@ def test_storage_trouble_puts_the_conversion_back_in_the_queue_with_the_reason(a
     convert_revision(revision.pk)
 
     revision.refresh_from_db()
-    assert revision.conversion_status == "pending"
-    assert revision.conversion_error == "attempt 1: OSError: storage is down"
+    assert revision.conversion_status == "failed"
+    assert revision.conversion_attempts == settings.CONVERSION_MAX_ATTEMPTS
+    assert revision.conversion_error == "Gave up after 3 attempts: OSError: storage is down"
+
+
+def _dead_pid():
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    return finished.pid
+
+
+def test_a_conversion_whose_worker_process_died_is_taken_up_again_at_once(as_fabricator):
+    revision = _revision(
+        as_fabricator, conversion_status=ConversionStatus.RUNNING, conversion_started_at=timezone.now(),
+        conversion_attempts=1, conversion_claimed_by=f"{socket.gethostname()}:{_dead_pid()}:1",
+    )
+
+    convert_revision(revision.pk)  # the message redelivered when the worker process died
+
+    revision.refresh_from_db()
+    assert (revision.conversion_status, revision.conversion_attempts) == ("ready", 2)
+
+
+def test_the_requeue_task_queues_a_conversion_whose_worker_process_died(as_fabricator, monkeypatch):
+    dead = _revision(
+        as_fabricator, conversion_status=ConversionStatus.RUNNING, conversion_started_at=timezone.now(),
+        conversion_attempts=1, conversion_claimed_by=f"{socket.gethostname()}:{_dead_pid()}:1",
+    )
+    alive = _revision(
+        as_fabricator, conversion_status=ConversionStatus.RUNNING, conversion_started_at=timezone.now(),
+        conversion_attempts=1, conversion_claimed_by=f"{socket.gethostname()}:{os.getppid()}:1",
+    )
+    elsewhere = _revision(
+        as_fabricator, conversion_status=ConversionStatus.RUNNING, conversion_started_at=timezone.now(),
+        conversion_attempts=1, conversion_claimed_by="another-machine:1:1",
+    )
+    queued = []
+    monkeypatch.setattr(convert_revision, "delay", queued.append)
+
+    conversion.conversions_requeue_stalled()
+
+    assert queued == [dead.pk]
+    assert alive.pk not in queued and elsewhere.pk not in queued
+
+
+def test_a_retry_whose_message_was_lost_with_its_worker_is_queued_again_within_minutes(as_fabricator, monkeypatch):
+    released = dict(conversion_attempts=1, conversion_error="attempt 1: File storage is not answering.")
+    overdue = _revision(as_fabricator, conversion_queued_at=timezone.now() - timedelta(minutes=3), **released)
+    due_soon = _revision(as_fabricator, conversion_queued_at=timezone.now() - timedelta(seconds=30), **released)
+    queued = []
+    monkeypatch.setattr(convert_revision, "delay", queued.append)
+
+    conversion.conversions_requeue_stalled()
+
+    assert queued == [overdue.pk]
+    assert due_soon.pk not in queued
+
+
+def test_the_requeue_task_waits_out_a_database_outage(monkeypatch):
+    calls = []
+
+    def database_down_once():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("could not connect to server: Connection refused")
+        return 0
+
+    monkeypatch.setattr(conversion, "conversions_requeue_stalled", database_down_once)
+
+    requeue_stalled_conversions.apply()
+
+    assert len(calls) == 2
+
+
+def test_a_database_outage_when_the_outcome_is_written_leaves_no_orphan_model(as_fabricator, monkeypatch):
+    revision = _revision(as_fabricator)
+    real_record, calls = conversion.event_record, []
+
+    def database_down_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(conversion, "event_record", database_down_once)
+    convert_revision.apply((revision.pk,))  # as a worker runs it: retried while the database is down
+
+    revision.refresh_from_db()
+    assert revision.conversion_status == "ready"
+    models = [key for key in stored_keys() if key.startswith("models/")]
+    assert models == [revision.glb_key]
+
+
+def test_temp_folders_left_by_a_killed_conversion_are_removed_when_the_next_one_starts(as_fabricator, settings):
+    temp = settings.FILE_UPLOAD_TEMP_DIR
+    left_behind, running = temp / "convert-killed", temp / "convert-running"
+    for folder in (left_behind, running):
+        folder.mkdir()
+        (folder / "model.step").write_bytes(b"x" * 1000)
+    long_ago = time.time() - settings.CONVERSION_TIMEOUT_SECONDS - 3600
+    os.utime(left_behind, (long_ago, long_ago))
+
+    convert_revision(_revision(as_fabricator).pk)
+
+    assert not left_behind.exists()
+    assert running.exists()
 
 
 def test_lost_conversions_are_queued_again(as_fabricator, monkeypatch):
@@ -369,3 +496,38 @@ def test_a_preview_is_drawn_again_only_for_a_converted_revision(converted):
     assert conversion.revision_render_preview(waiting.pk) is None
     assert conversion.revision_render_preview(drawing["id"]) is None
     assert conversion.revision_render_preview(999999) is None
+
+
+def test_a_full_disk_in_the_converter_is_tried_again_and_the_last_word_says_so(as_fabricator, settings, tmp_path):
+    from partsite.testing import small_file_system
+
+    revision = _revision(as_fabricator)
+    with small_file_system(tmp_path / "tmp", size="1m") as temp:
+        settings.FILE_UPLOAD_TEMP_DIR = temp
+        with open(temp / "filler", "wb", buffering=0) as filler:
+            with contextlib.suppress(OSError):
+                while True:
+                    filler.write(b"\0" * 4096)
+            # Room for the STEP file the worker writes, none for the model the converter writes.
+            filler.truncate(filler.tell() - 4096 * (-(-revision.size // 4096)))
+
+        convert_revision(revision.pk)
+
+    revision.refresh_from_db()
+    assert revision.conversion_status == "failed"
+    assert revision.conversion_attempts == settings.CONVERSION_MAX_ATTEMPTS
+    assert revision.conversion_error.startswith("Gave up after 3 attempts: the server could not write")
+    assert "No space left on device" in revision.conversion_error
+
+
+def test_a_converter_killed_by_the_system_is_worth_another_try_but_a_timeout_is_not():
+    from files.converter import _failure_reason, _is_server_trouble
+    from files.forkserver import ChildOutcome
+
+    killed = ChildOutcome(exit_code=-9, timed_out=False, seconds=3, peak_rss_mb=900, peak_vm_mb=1000, last_output_line="")
+    timed_out = ChildOutcome(exit_code=-9, timed_out=True, seconds=120, peak_rss_mb=90, peak_vm_mb=100, last_output_line="")
+    crashed = ChildOutcome(exit_code=-11, timed_out=False, seconds=3, peak_rss_mb=90, peak_vm_mb=100, last_output_line="")
+
+    assert _is_server_trouble(killed) and "out-of-memory killer" in _failure_reason(killed, 120, 2048)
+    assert not _is_server_trouble(timed_out) and _failure_reason(timed_out, 120, 2048) == "timed out after 120 s"
+    assert not _is_server_trouble(crashed)

@@ -100,6 +100,50 @@ def test_ready_names_a_read_only_data_directory(client, settings, tmp_path, work
 
 
 @pytest.mark.django_db
+def test_ready_names_read_only_file_storage(client, settings, tmp_path, worker_consuming):
+    with small_file_system(tmp_path / "read-only", read_only=True) as read_only:
+        settings.MEDIA_ROOT = read_only
+
+        response = client.get("/ready/")
+
+    assert response.status_code == 503
+    assert set(response.json()["failing"]) == {"storage"}
+    assert "Read-only file system" in response.json()["failing"]["storage"]
+
+
+@pytest.mark.django_db
+def test_ready_names_a_missing_data_directory(client, settings, tmp_path, worker_consuming):
+    gone = tmp_path / "gone"
+    settings.DATA_DIR = gone
+    settings.MEDIA_ROOT = gone / "media"
+    settings.UPLOAD_PARTS_DIR = gone / "uploads"
+
+    response = client.get("/ready/")
+
+    assert response.status_code == 503
+    assert set(response.json()["failing"]) == {"disk", "storage"}
+    assert f"{gone} is missing" in response.json()["failing"]["disk"]
+    assert "missing" in response.json()["failing"]["storage"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("storage_backend", ["s3"], indirect=True)
+def test_ready_names_a_missing_bucket(client, settings, storage_backend, worker_consuming):
+    import boto3
+
+    boto3.client(
+        "s3", endpoint_url=settings.AWS_S3_ENDPOINT_URL, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    ).delete_bucket(Bucket=settings.AWS_STORAGE_BUCKET_NAME)
+
+    response = client.get("/ready/")
+
+    assert response.status_code == 503
+    assert set(response.json()["failing"]) == {"storage"}
+    assert f"the bucket {settings.AWS_STORAGE_BUCKET_NAME} does not exist" in response.json()["failing"]["storage"]
+
+
+@pytest.mark.django_db
 def test_ready_names_the_queues_that_no_worker_consumes(client):
     response = client.get("/ready/")
 

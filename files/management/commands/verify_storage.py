@@ -2,7 +2,11 @@
 
 Like Paperless-ngx's sanity checker: each revision's file must be in storage with the size
 and SHA-256 on record, and so must the 3D model (GLB) converted from it. Anything else
-under the prefixes Partsite owns is an orphan. Files are streamed, never read whole.
+under the prefixes Partsite owns is an orphan. Files are streamed, never read whole. What
+failures leave behind is reported too (files.cleanup): orphans, the parts of uploads that no
+open upload owns (S3 multipart uploads, local folders of parts) and temp files of killed
+processes. `--remove-leftovers` removes those older than `--older-than-hours`, as the hourly
+clean-up task does.
 
 The site may stay up while this runs. A file deleted, or a model replaced, after the
 check started is not reported missing, and the list of keys that something refers to is
@@ -10,17 +14,18 @@ read after storage has been listed, so a file uploaded meanwhile is not an orpha
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Q
 from tqdm import tqdm
 
-from files.models import Revision, Upload, UploadStatus
+from files import cleanup
+from files.models import Revision
 from files.storage import vault
 from parts.models import Part
 
-# An upload in progress owns its key before any revision refers to it.
-UNFINISHED_UPLOADS = (UploadStatus.OPEN, UploadStatus.COMPLETING)
+LEFTOVER_LINES = {"orphaned": "ORPHANED", "unfinished upload": "UNFINISHED", "stale temp": "STALE   "}
 
 
 @dataclass(frozen=True)
@@ -42,17 +47,7 @@ def stored_objects(revisions):
 
 
 def is_still_referenced(key):
-    return Revision.objects.filter(Q(storage_key=key) | Q(glb_key=key) | Q(preview_key=key)).exists()
-
-
-def referenced_keys():
-    keys = set()
-    # Previews are referenced, so not orphans, but not re-hashed: nothing records their digest,
-    # and `manage.py render_previews` draws them all again.
-    for row in Revision.objects.values_list("storage_key", "glb_key", "preview_key"):
-        keys.update(row)
-    keys.update(Upload.objects.filter(status__in=UNFINISHED_UPLOADS).values_list("storage_key", flat=True))
-    return keys
+    return cleanup.is_referenced(key)
 
 
 class Command(BaseCommand):
@@ -64,8 +59,16 @@ class Command(BaseCommand):
             help="Check only this part's files (orphans belong to no part, so they are not looked for).",
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar, even on a terminal.")
+        parser.add_argument(
+            "--remove-leftovers", action="store_true",
+            help="Remove orphans, unowned upload parts and stale temp files older than --older-than-hours.",
+        )
+        parser.add_argument(
+            "--older-than-hours", type=float, default=None, metavar="HOURS",
+            help="With --remove-leftovers: how old a leftover must be (default STORAGE_LEFTOVER_GRACE_HOURS).",
+        )
 
-    def handle(self, part_number=None, no_progress=False, **options):
+    def handle(self, part_number=None, no_progress=False, remove_leftovers=False, older_than_hours=None, **options):
         revisions = Revision.objects.select_related("part").order_by("part__part_number", "kind", "number")
         if part_number:
             if not Part.objects.filter(part_number=part_number).exists():
@@ -84,8 +87,9 @@ class Command(BaseCommand):
             for stored in progress:
                 self.verify(stored)
         if not part_number:
-            self.problems["orphaned"] = 0
-            self.find_orphans()
+            self.problems.update({"orphaned": 0, "unfinished uploads": 0, "stale temp files": 0})
+            hours = settings.STORAGE_LEFTOVER_GRACE_HOURS if older_than_hours is None else older_than_hours
+            self.find_leftovers(timedelta(hours=hours) if remove_leftovers else None)
 
         checked = len(expected) - self.vanished
         if any(self.problems.values()):
@@ -109,12 +113,21 @@ class Command(BaseCommand):
                 f"found {found.size} bytes with SHA-256 {found.sha256}",
             )
 
-    def find_orphans(self):
-        listed = list(vault().keys())
-        referenced = referenced_keys()
-        for key in listed:
-            if key not in referenced:
-                self.report("orphaned", f"ORPHANED {key}: no revision or upload refers to it")
+    def find_leftovers(self, removing_past=None):
+        removed = set()
+        if removing_past is not None:
+            for leftover in cleanup.leftovers_remove(removing_past):
+                removed.add((leftover.kind, leftover.name))
+                self.stdout.write(f"REMOVED  {leftover.kind} {leftover.describe()}")
+        problems = {"orphaned": "orphaned", "unfinished upload": "unfinished uploads", "stale temp": "stale temp files"}
+        for leftover in cleanup.leftovers():
+            if (leftover.kind, leftover.name) in removed:
+                continue
+            if leftover.kind == "orphaned":
+                line = f"ORPHANED {leftover.name}: no revision or upload refers to it"
+            else:
+                line = f"{LEFTOVER_LINES[leftover.kind]} {leftover.describe()}"
+            self.report(problems[leftover.kind], line)
 
     def report(self, problem, line):
         self.problems[problem] += 1
