@@ -6,6 +6,11 @@ older than the converter's own timeout it may be claimed again, and after
 CONVERSION_MAX_ATTEMPTS claims it fails for good instead of looping. Storage I/O
 happens outside transactions; a GLB whose conversion was superseded is deleted.
 
+Beside the conversion, in a child of its own under the same limits, the B-rep is measured
+(files.geometry): the facts are recorded with the conversion's outcome, and a plate's DXF is
+stored beside the GLB and replaced with it. A model that cannot be measured records why in
+`geometry_error`; its conversion does not fail for it.
+
 Once the conversion is recorded (the model is `ready` and viewable), it queues a task of
 its own to draw the PNG preview from the GLB (files.preview), so the preview never delays
 the 3D model. A preview that cannot be drawn is recorded in `preview_error` and the model
@@ -24,10 +29,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from files.converter import convert_step_to_glb
+from files.geometry import measure_step
 from files.models import ConversionStatus, Kind, Revision
 from files.preview import render_preview
 from files.queueing import conversion_queue, preview_queue
-from files.storage import CHUNK_BYTES, new_glb_key, new_preview_key, vault
+from files.storage import CHUNK_BYTES, new_dxf_key, new_glb_key, new_preview_key, vault
 from partsite.events import EventType, event_record
 
 logger = logging.getLogger(__name__)
@@ -65,12 +71,40 @@ def revision_convert(revision_id):
                 glb_key = new_glb_key()
                 with open(glb_path, "rb") as glb_file:
                     glb_digest = vault().save_chunks(glb_key, iter(lambda: glb_file.read(CHUNK_BYTES), b""))
+            measured = _measure(step_path, Path(work) / "facts.json")
     except Exception as error:
         # Storage trouble, not the file's fault: wait and let the requeue task try again.
         logger.exception("conversion of revision %s could not read or store its files", revision_id)
         _release(revision, f"attempt {revision.conversion_attempts}: {type(error).__name__}: {error}")
         return None
-    return _finish(revision, result, glb_key, glb_digest)
+    return _finish(revision, result, glb_key, glb_digest, measured)
+
+
+@dataclass
+class Measured:
+    """The geometry facts of a conversion, and its plate's DXF as stored."""
+
+    geometry: dict | None = None
+    error: str = ""
+    dxf_key: str = ""
+    dxf_digest: object = None
+
+
+def _measure(step_path, facts_path):
+    """Measure the B-rep in its child and store a plate's DXF; a failure is recorded, never raised."""
+    geometry = measure_step(
+        str(step_path), str(facts_path),
+        timeout_s=settings.CONVERSION_TIMEOUT_SECONDS, memory_mb=settings.CONVERSION_MEMORY_MB,
+    )
+    if not geometry.ok:
+        logger.warning("could not measure %s: %s", step_path, geometry.error)
+        return Measured(error=geometry.error)
+    measured = Measured(geometry=geometry.facts)
+    if geometry.dxf_path:
+        measured.dxf_key = new_dxf_key()
+        with open(geometry.dxf_path, "rb") as dxf_file:
+            measured.dxf_digest = vault().save_chunks(measured.dxf_key, iter(lambda: dxf_file.read(CHUNK_BYTES), b""))
+    return measured
 
 
 def _claim(revision_id):
@@ -110,7 +144,7 @@ def _release(revision, reason):
     ).update(conversion_status=ConversionStatus.PENDING, conversion_error=reason[:2000], conversion_queued_at=timezone.now())
 
 
-def _finish(revision, result, glb_key, glb_digest):
+def _finish(revision, result, glb_key, glb_digest, measured=None):
     with transaction.atomic():
         current = Revision.objects.select_for_update().filter(pk=revision.pk).first()
         superseded = (
@@ -118,8 +152,9 @@ def _finish(revision, result, glb_key, glb_digest):
             or current.conversion_status != ConversionStatus.RUNNING
             or current.conversion_attempts != revision.conversion_attempts
         )
+        measured = measured or Measured()
         if not superseded:
-            old_glb_key, old_preview_key = current.glb_key, current.preview_key
+            old_glb_key, old_preview_key, old_dxf_key = current.glb_key, current.preview_key, current.dxf_key
             current.conversion_status = ConversionStatus.READY if result.ok else ConversionStatus.FAILED
             current.conversion_error = "" if result.ok else result.error
             current.conversion_finished_at = timezone.now()
@@ -131,6 +166,10 @@ def _finish(revision, result, glb_key, glb_digest):
             current.triangles = result.triangles if result.ok else None
             current.bbox_mm = list(result.bbox_mm) if result.ok and result.bbox_mm else None
             current.preview_key, current.preview_error = "", ""
+            current.geometry, current.geometry_error = measured.geometry, measured.error
+            current.dxf_key = measured.dxf_key
+            current.dxf_size = measured.dxf_digest.size if measured.dxf_digest else None
+            current.dxf_sha256 = measured.dxf_digest.sha256 if measured.dxf_digest else ""
             current.save()
             event_record(
                 EventType.REVISION_CONVERTED if result.ok else EventType.REVISION_CONVERSION_FAILED,
@@ -140,7 +179,10 @@ def _finish(revision, result, glb_key, glb_digest):
                 transaction.on_commit(lambda: preview_queue(current.pk), robust=True)
     if superseded:
         vault().delete(glb_key)
+        vault().delete(measured.dxf_key)
         return None
+    if old_dxf_key and old_dxf_key != measured.dxf_key:
+        vault().delete(old_dxf_key)
     if old_glb_key and old_glb_key != glb_key:
         vault().delete(old_glb_key)
     if old_preview_key:

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from files.facts import GeometryFacts
 from partsite.events import absolute_url
 
 
@@ -20,6 +21,7 @@ EXTENSIONS = {Kind.STEP: (".step", ".stp"), Kind.DRAWING: (".pdf",)}
 CONTENT_TYPES = {Kind.STEP: "model/step", Kind.DRAWING: "application/pdf"}
 GLB_CONTENT_TYPE = "model/gltf-binary"
 PREVIEW_CONTENT_TYPE = "image/png"
+DXF_CONTENT_TYPE = "image/vnd.dxf"
 
 
 class ConversionStatus(models.TextChoices):
@@ -116,6 +118,14 @@ class Revision(models.Model):
     # revision is converted again, deleted with it. Failing to draw it leaves the model ready.
     preview_key = models.CharField(max_length=255, blank=True, editable=False)
     preview_error = models.TextField(blank=True, help_text="Why no preview could be drawn, when it could not.")
+    # Measured on the B-rep beside the conversion (files.geometry): sizes in mm, volume in mm³, the
+    # plate check, the DATA section's hash. Null until measured; geometry_error says why it could not be.
+    geometry = models.JSONField(null=True, blank=True, editable=False)
+    geometry_error = models.TextField(blank=True, help_text="Why the model could not be measured, when it could not.")
+    # The DXF of a plate's outline and holes (files.geometry), stored beside the GLB and replaced with it.
+    dxf_key = models.CharField(max_length=255, blank=True, editable=False)
+    dxf_size = models.BigIntegerField(null=True, blank=True, editable=False)
+    dxf_sha256 = models.CharField(max_length=64, blank=True, editable=False)
 
     scan_status = models.CharField(
         max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED, db_index=True,
@@ -173,6 +183,11 @@ class Revision(models.Model):
             "document_id": self.onshape_document_id, "element_id": self.onshape_element_id, "wvm": self.onshape_wvm,
             "wvm_id": self.onshape_wvm_id, "microversion_id": self.onshape_microversion_id,
         }
+
+    @property
+    def facts(self):
+        """What the geometry says to a person (files.facts.GeometryFacts), or None before it is measured."""
+        return GeometryFacts.of(self.geometry) if self.geometry else None
 
     @property
     def has_preview(self) -> bool:

@@ -1,4 +1,4 @@
-"""Every file Partsite sends: a revision's bytes, its 3D model, a ZIP archive of revisions, a preview.
+"""Every file Partsite sends: a revision's bytes, its 3D model, a plate's DXF, a ZIP archive of revisions, a preview.
 
 Downloads, 3D models and archives leave only through the functions here, and each passes
 through `_served`, which records the file access (audit.services): a route that serves a file
@@ -17,7 +17,7 @@ from django.utils.http import content_disposition_header, parse_etags
 
 from audit.models import Access
 from audit.services import archive_access_record, file_access_record
-from files.models import GLB_CONTENT_TYPE, PREVIEW_CONTENT_TYPE, ConversionStatus, Kind
+from files.models import DXF_CONTENT_TYPE, GLB_CONTENT_TYPE, PREVIEW_CONTENT_TYPE, ConversionStatus, Kind
 from files.scanning import check_servable
 from files.storage import vault
 from partsite.errors import NotFound
@@ -48,6 +48,19 @@ def model_response(request, revision):
     )
     return _served(request, response, lambda: file_access_record(
         request=request, access=Access.MODEL, revision=revision,
+    ))
+
+
+def dxf_response(request, revision):
+    """The DXF drawn from a plate's model (the caller has checked it has one), for the router or laser."""
+    check_servable(revision)
+    stem = revision.filename.rsplit(".", 1)[0]
+    response = vault().download_response(
+        request, key=revision.dxf_key, size=revision.dxf_size, sha256=revision.dxf_sha256,
+        filename=f"{stem}.dxf", content_type=DXF_CONTENT_TYPE,
+    )
+    return _served(request, response, lambda: file_access_record(
+        request=request, access=Access.DXF, revision=revision,
     ))
 
 

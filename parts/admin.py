@@ -17,7 +17,8 @@ from parts import permissions, services
 from parts.exchange import IMPORT_COLUMNS, MAX_IMPORT_BYTES, parts_import
 from parts.forms import MoveForm
 from parts.lifecycle import BADGE_COLOURS, Action, Status
-from parts.models import Part, PartEvent
+from parts.materials import part_thickness_mismatch
+from parts.models import Material, Part, PartEvent
 from parts.moves import MOVE_SPECS
 
 
@@ -109,11 +110,11 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     readonly_fields = [
         "status_badge", "category", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at",
         "completed_incorrectly", "approved", "latest", "built", "created_by", "created_at", "updated_at",
-        "built_sha256", "history",
+        "built_sha256", "history", "thickness_check",
     ]
     fieldsets = [
         (None, {"fields": ["part_number", "name", "type", "amount", "notes", "onshape_url"]}),
-        ("Material", {"fields": ["material", "material_thickness", "subsystem"]}),
+        ("Material", {"fields": ["material", "material_thickness", "thickness_check", "subsystem"]}),
         ("Lifecycle", {"fields": readonly_fields[:8] + ["storage_location"]}),
         ("CAD", {"fields": ["approved", "latest", "built", "built_sha256"]}),
         ("Record", {"fields": ["created_by", "created_at", "updated_at"]}),
@@ -169,6 +170,15 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     def approved(self, part):
         return revision_link(part.approved_revision)
 
+    @admin.display(description="Thickness check")
+    def thickness_check(self, part):
+        if part.pk is None:
+            return "-"
+        mismatch = part_thickness_mismatch(part)
+        if mismatch is None:
+            return "no mismatch found (the model is not a plate, or agrees, or nothing is stated)"
+        return format_html('<strong class="warning-inline">{}</strong>', mismatch.message)
+
     @admin.display(description="Latest STEP revision")
     def latest(self, part):
         return revision_link(part.revisions.latest_step())
@@ -201,3 +211,12 @@ class PartAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
                 obj.pk, obj.part_number = created.pk, created.part_number
         except DomainError as error:
             self.message_user(request, error.message, messages.ERROR)
+
+
+@admin.register(Material)
+class MaterialAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    """The stock materials and their densities: a part's mass is its model's volume times its material's density."""
+
+    list_display = ["name", "density_kg_m3", "default_thickness", "other_names"]
+    search_fields = ["name", "other_names"]
+    show_auditlog_history_link = True

@@ -20,6 +20,7 @@ from parts import selectors
 from parts.filters import PartFilter
 from parts.forms import MoveForm
 from parts.lifecycle import BADGE_COLOURS, MOVES, Action, Category, Status
+from parts.materials import material_for, materials_by_name, thickness_mismatch
 from parts.models import Part, category_q
 from parts.moves import MOVE_SPECS
 from parts.permissions import allowed_actions
@@ -49,6 +50,7 @@ def board(request):
     for part in page:
         part.badge = _badge(part.status)
         part.can_claim = Action.CLAIM in allowed_actions(request.user, part)
+        part.thickness_mismatch = thickness_mismatch(part, part.approved_revision or part.latest_revision)
     choices = selectors.board_filter_choices()
     kept = request.GET.copy()
     for name in ("queue", "page"):
@@ -106,7 +108,22 @@ def part_detail(request, pk):
         "following": Follow.objects.filter(user=request.user, part=part).exists(),
         "may_import": may_upload and bool(part.onshape_url) and onshape_import.is_configured(),
         "last_import": part.onshape_imports.select_related("revision").first(),
+        **_geometry_context(part, shown),
     })
+
+
+def _geometry_context(part, shown):
+    """The facts block of the part page (templates/parts/_facts.html) and the size the 3D view shows."""
+    facts = shown.facts if shown is not None else None
+    material = material_for(part.material, materials_by_name()) if facts else None
+    return {
+        "facts": facts,
+        "facts_material": material,
+        "facts_mass_kg": facts.mass_kg(material.density_kg_m3) if facts and material else None,
+        "thickness_mismatch": thickness_mismatch(part, shown),
+        # The B-rep's size where measured, else the mesh's: the 3D view shows the server's size.
+        "shown_size_mm": (facts.size_mm if facts and facts.size_mm else shown.bbox_mm) if shown else None,
+    }
 
 
 def _with_repeats_folded(history):

@@ -68,6 +68,10 @@ def new_glb_key():
     return f"models/{uuid.uuid4().hex}.glb"
 
 
+def new_dxf_key():
+    return f"dxf/{uuid.uuid4().hex}.dxf"
+
+
 def new_preview_key():
     return f"previews/{uuid.uuid4().hex}.png"
 
