@@ -329,6 +329,8 @@ def plate_of(shape):
     top = max((item for item in up if abs(item[2] - top_offset) < LENGTH_TOLERANCE_MM), key=lambda item: item[0])[1]
     bottom = max((item for item in down if abs(item[2] - bottom_offset) < LENGTH_TOLERANCE_MM), key=lambda item: item[0])[1]
     thickness = top_offset - bottom_offset
+    if _inner_wires(bottom) > _inner_wires(top):  # draw it from the side its pockets open to
+        top, bottom, normal = bottom, top, tuple(-value for value in normal)
     x_axis, y_axis = _frame(normal)
     plate = Plate(thickness, normal, x_axis, y_axis, top, bottom)
     outline = _outline_size(plate, solid)
@@ -348,6 +350,17 @@ def plate_of(shape):
     plate.outline_mm = outline
     plate.holes = [profile.summary() for profile in _profiles(plate) if profile.layer != OUTLINE]
     return plate, ""
+
+
+def _inner_wires(face):
+    from OCP.TopAbs import TopAbs_WIRE
+    from OCP.TopExp import TopExp_Explorer
+
+    count, explorer = -1, TopExp_Explorer(face, TopAbs_WIRE)
+    while explorer.More():
+        count += 1
+        explorer.Next()
+    return count
 
 
 def _outline_size(plate, shape, outer_only=False):

@@ -38,7 +38,7 @@ S3_MAX_PARTS = 10_000
 KEY_EXTENSIONS = {Kind.STEP: ".step", Kind.DRAWING: ".pdf"}
 
 # Keys under these prefixes belong to Partsite; anything else in them is an orphan.
-OWNED_PREFIXES = ("revisions/", "models/", "previews/")
+OWNED_PREFIXES = ("revisions/", "models/", "previews/", "dxf/")
 
 
 class StorageError(Exception):
