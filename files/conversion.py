@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from files.compact import compact_glb
 from files.converter import convert_step_to_glb
 from files.geometry import measure_step
 from files.models import ConversionStatus, Kind, Revision
@@ -71,13 +72,14 @@ def revision_convert(revision_id):
                 glb_key = new_glb_key()
                 with open(glb_path, "rb") as glb_file:
                     glb_digest = vault().save_chunks(glb_key, iter(lambda: glb_file.read(CHUNK_BYTES), b""))
+            compact = _compact(glb_path) if result.ok else Compact()
             measured = _measure(step_path, Path(work) / "facts.json")
     except Exception as error:
         # Storage trouble, not the file's fault: wait and let the requeue task try again.
         logger.exception("conversion of revision %s could not read or store its files", revision_id)
         _release(revision, f"attempt {revision.conversion_attempts}: {type(error).__name__}: {error}")
         return None
-    return _finish(revision, result, glb_key, glb_digest, measured)
+    return _finish(revision, result, glb_key, glb_digest, measured, compact)
 
 
 @dataclass
@@ -88,6 +90,27 @@ class Measured:
     error: str = ""
     dxf_key: str = ""
     dxf_digest: object = None
+
+
+@dataclass
+class Compact:
+    """The meshopt-compressed copy of a large GLB, as stored (files.compact); empty when there is none."""
+
+    key: str = ""
+    digest: object = None
+
+
+def _compact(glb_path):
+    if glb_path.stat().st_size <= settings.GLB_COMPACT_MIN_BYTES:
+        return Compact()
+    compact_path = glb_path.with_suffix(".meshopt.glb")
+    compacted = compact_glb(glb_path, compact_path, timeout_s=settings.GLB_COMPACT_TIMEOUT_SECONDS)
+    if not compacted.ok:
+        logger.warning("no compact model for %s: %s", glb_path, compacted.error)
+        return Compact()
+    key = new_glb_key().removesuffix(".glb") + ".meshopt.glb"
+    with open(compact_path, "rb") as compact_file:
+        return Compact(key, vault().save_chunks(key, iter(lambda: compact_file.read(CHUNK_BYTES), b"")))
 
 
 def _measure(step_path, facts_path):
@@ -144,7 +167,7 @@ def _release(revision, reason):
     ).update(conversion_status=ConversionStatus.PENDING, conversion_error=reason[:2000], conversion_queued_at=timezone.now())
 
 
-def _finish(revision, result, glb_key, glb_digest, measured=None):
+def _finish(revision, result, glb_key, glb_digest, measured=None, compact=None):
     with transaction.atomic():
         current = Revision.objects.select_for_update().filter(pk=revision.pk).first()
         superseded = (
@@ -152,9 +175,10 @@ def _finish(revision, result, glb_key, glb_digest, measured=None):
             or current.conversion_status != ConversionStatus.RUNNING
             or current.conversion_attempts != revision.conversion_attempts
         )
-        measured = measured or Measured()
+        measured, compact = measured or Measured(), compact or Compact()
         if not superseded:
             old_glb_key, old_preview_key, old_dxf_key = current.glb_key, current.preview_key, current.dxf_key
+            old_compact_key = current.glb_compact_key
             current.conversion_status = ConversionStatus.READY if result.ok else ConversionStatus.FAILED
             current.conversion_error = "" if result.ok else result.error
             current.conversion_finished_at = timezone.now()
@@ -170,6 +194,9 @@ def _finish(revision, result, glb_key, glb_digest, measured=None):
             current.dxf_key = measured.dxf_key
             current.dxf_size = measured.dxf_digest.size if measured.dxf_digest else None
             current.dxf_sha256 = measured.dxf_digest.sha256 if measured.dxf_digest else ""
+            current.glb_compact_key = compact.key
+            current.glb_compact_size = compact.digest.size if compact.digest else None
+            current.glb_compact_sha256 = compact.digest.sha256 if compact.digest else ""
             current.save()
             event_record(
                 EventType.REVISION_CONVERTED if result.ok else EventType.REVISION_CONVERSION_FAILED,
@@ -180,9 +207,12 @@ def _finish(revision, result, glb_key, glb_digest, measured=None):
     if superseded:
         vault().delete(glb_key)
         vault().delete(measured.dxf_key)
+        vault().delete(compact.key)
         return None
     if old_dxf_key and old_dxf_key != measured.dxf_key:
         vault().delete(old_dxf_key)
+    if old_compact_key and old_compact_key != compact.key:
+        vault().delete(old_compact_key)
     if old_glb_key and old_glb_key != glb_key:
         vault().delete(old_glb_key)
     if old_preview_key:

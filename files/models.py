@@ -122,6 +122,10 @@ class Revision(models.Model):
     # plate check, the DATA section's hash. Null until measured; geometry_error says why it could not be.
     geometry = models.JSONField(null=True, blank=True, editable=False)
     geometry_error = models.TextField(blank=True, help_text="Why the model could not be measured, when it could not.")
+    # Over GLB_COMPACT_MIN_BYTES, the GLB meshopt-compressed (files.compact): what the 3D view loads.
+    glb_compact_key = models.CharField(max_length=255, blank=True, editable=False)
+    glb_compact_size = models.BigIntegerField(null=True, blank=True, editable=False)
+    glb_compact_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     # The DXF of a plate's outline and holes (files.geometry), stored beside the GLB and replaced with it.
     dxf_key = models.CharField(max_length=255, blank=True, editable=False)
     dxf_size = models.BigIntegerField(null=True, blank=True, editable=False)

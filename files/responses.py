@@ -39,11 +39,15 @@ def revision_response(request, revision, *, inline=False):
 
 
 def model_response(request, revision):
-    """The GLB converted from a revision (ready, the caller has checked), for the browser's 3D view."""
+    """The GLB converted from a revision (ready, the caller has checked), for the browser's 3D view:
+    its meshopt-compressed copy when it has one (files.compact), which the viewer decodes."""
     check_servable(revision)
     stem = revision.filename.rsplit(".", 1)[0]
+    key, size, sha256 = revision.glb_key, revision.glb_size, revision.glb_sha256
+    if revision.glb_compact_key:
+        key, size, sha256 = revision.glb_compact_key, revision.glb_compact_size, revision.glb_compact_sha256
     response = vault().download_response(
-        request, key=revision.glb_key, size=revision.glb_size, sha256=revision.glb_sha256,
+        request, key=key, size=size, sha256=sha256,
         filename=f"{stem}.glb", content_type=GLB_CONTENT_TYPE, inline=True,
     )
     return _served(request, response, lambda: file_access_record(

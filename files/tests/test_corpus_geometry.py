@@ -147,3 +147,12 @@ def test_a_real_plate_in_inches_gets_a_dxf_of_its_outline_in_millimetres(uploade
     outline = bbox.extents(document.modelspace().query('*[layer=="OUTLINE"]'))
     size = sorted([outline.size.x, outline.size.y])
     assert size == pytest.approx(sorted(revision["geometry"]["plate"]["outline_mm"]), rel=AGREEMENT)
+
+
+@pytest.mark.parametrize("name", ["del1_direction_kicad_r0603.stp", "garbled05_nist_ctc01_doublefree.stp"])
+def test_a_file_that_crashes_open_cascade_costs_only_its_facts(name, tmp_path):
+    crashed = measure_step(str(corpus.bad_file(name)), str(tmp_path / "facts.json"))
+    after = measure_step(str(corpus.real_file("proe_as1_pe_203.stp")), str(tmp_path / "next.json"))
+
+    assert not crashed.ok and crashed.error.startswith("measuring crashed (signal ")
+    assert after.ok and after.facts["solids"] == 18  # the next file is measured as if nothing happened

@@ -2,6 +2,7 @@
 import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
+import { MeshoptDecoder } from "three/addons/libs/meshopt_decoder.module.js";
 
 const host = document.querySelector(".viewer[data-model-url]");
 const canvas = host.querySelector("canvas");
@@ -91,7 +92,12 @@ function sizeInMillimetres(box) {
 new ResizeObserver(resize).observe(host);
 resize();
 
-new GLTFLoader().load(
+// Large models are served meshopt-compressed (files.compact); small ones as converted.
+function modelLoader() {
+  return new GLTFLoader().setMeshoptDecoder(MeshoptDecoder);
+}
+
+modelLoader().load(
   host.dataset.modelUrl,
   (gltf) => {
     model = gltf.scene;

@@ -39,19 +39,24 @@ def stored_objects(revisions):
         yield StoredObject(revision.storage_key, revision.size, revision.sha256, owner)
         if revision.glb_key:
             yield StoredObject(revision.glb_key, revision.glb_size, revision.glb_sha256, f"{owner} 3D model")
+        if revision.glb_compact_key:
+            yield StoredObject(
+                revision.glb_compact_key, revision.glb_compact_size, revision.glb_compact_sha256, f"{owner} compact 3D model"
+            )
         if revision.dxf_key:
             yield StoredObject(revision.dxf_key, revision.dxf_size, revision.dxf_sha256, f"{owner} DXF")
 
 
 def is_still_referenced(key):
-    return Revision.objects.filter(Q(storage_key=key) | Q(glb_key=key) | Q(preview_key=key) | Q(dxf_key=key)).exists()
+    return Revision.objects.filter(Q(storage_key=key) | Q(glb_key=key) | Q(preview_key=key) | Q(dxf_key=key) | Q(glb_compact_key=key)
+    ).exists()
 
 
 def referenced_keys():
     keys = set()
     # Previews are referenced, so not orphans, but not re-hashed: nothing records their digest,
     # and `manage.py render_previews` draws them all again.
-    for row in Revision.objects.values_list("storage_key", "glb_key", "preview_key", "dxf_key"):
+    for row in Revision.objects.values_list("storage_key", "glb_key", "preview_key", "dxf_key", "glb_compact_key"):
         keys.update(row)
     keys.update(Upload.objects.filter(status__in=UNFINISHED_UPLOADS).values_list("storage_key", flat=True))
     return keys
