@@ -1,5 +1,5 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -9,7 +9,7 @@ from files import permissions, services
 from files.filters import RevisionFilter
 from files.models import PREVIEW_CONTENT_TYPE, ConversionStatus, Kind, OnshapeImport, Revision, Upload
 from files.onshape_import import onshape_import_start
-from files.responses import dxf_response, model_response, preview_response, revision_response
+from files.responses import coarse_model_response, dxf_response, model_response, preview_response, revision_response
 from files.scanning import revision_rescan
 from files.selectors import revision_queryset
 from files.serializers import (
@@ -137,6 +137,8 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
 
     @extend_schema(
         responses={**FILE_RESPONSES, 409: OpenApiResponse(description="No model yet: conversion_status says why.")},
+        parameters=[OpenApiParameter("detail", str, enum=["coarse"], required=False, description=(
+            "`coarse`: a large model's coarse version (a tenth of its triangles), 404 when it has none."))],
         summary="The 3D model (GLB) converted from this STEP revision",
     )
     @action(detail=True, methods=["get"])
@@ -151,6 +153,8 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
                 + (f" {revision.conversion_error}" if revision.conversion_error else ""),
                 conversion_status=revision.conversion_status, conversion_error=revision.conversion_error,
             )
+        if request.GET.get("detail") == "coarse":
+            return coarse_model_response(request, revision)
         return model_response(request, revision)
 
     @extend_schema(

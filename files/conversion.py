@@ -98,6 +98,8 @@ class Compact:
 
     key: str = ""
     digest: object = None
+    coarse_key: str = ""
+    coarse_digest: object = None
 
 
 def _compact(glb_path):
@@ -108,9 +110,20 @@ def _compact(glb_path):
     if not compacted.ok:
         logger.warning("no compact model for %s: %s", glb_path, compacted.error)
         return Compact()
-    key = new_glb_key().removesuffix(".glb") + ".meshopt.glb"
-    with open(compact_path, "rb") as compact_file:
-        return Compact(key, vault().save_chunks(key, iter(lambda: compact_file.read(CHUNK_BYTES), b"")))
+    stored = Compact(*_store_compact(compact_path, ".meshopt.glb"))
+    coarse_path = glb_path.with_suffix(".coarse.glb")
+    coarse = compact_glb(glb_path, coarse_path, timeout_s=settings.GLB_COMPACT_TIMEOUT_SECONDS, coarse=True)
+    if coarse.ok:
+        stored.coarse_key, stored.coarse_digest = _store_compact(coarse_path, ".coarse.glb")
+    else:
+        logger.warning("no coarse model for %s: %s", glb_path, coarse.error)
+    return stored
+
+
+def _store_compact(path, suffix):
+    key = new_glb_key().removesuffix(".glb") + suffix
+    with open(path, "rb") as compact_file:
+        return key, vault().save_chunks(key, iter(lambda: compact_file.read(CHUNK_BYTES), b""))
 
 
 def _measure(step_path, facts_path):
@@ -178,7 +191,7 @@ def _finish(revision, result, glb_key, glb_digest, measured=None, compact=None):
         measured, compact = measured or Measured(), compact or Compact()
         if not superseded:
             old_glb_key, old_preview_key, old_dxf_key = current.glb_key, current.preview_key, current.dxf_key
-            old_compact_key = current.glb_compact_key
+            old_compact_keys = (current.glb_compact_key, current.glb_coarse_key)
             current.conversion_status = ConversionStatus.READY if result.ok else ConversionStatus.FAILED
             current.conversion_error = "" if result.ok else result.error
             current.conversion_finished_at = timezone.now()
@@ -197,6 +210,9 @@ def _finish(revision, result, glb_key, glb_digest, measured=None, compact=None):
             current.glb_compact_key = compact.key
             current.glb_compact_size = compact.digest.size if compact.digest else None
             current.glb_compact_sha256 = compact.digest.sha256 if compact.digest else ""
+            current.glb_coarse_key = compact.coarse_key
+            current.glb_coarse_size = compact.coarse_digest.size if compact.coarse_digest else None
+            current.glb_coarse_sha256 = compact.coarse_digest.sha256 if compact.coarse_digest else ""
             current.save()
             event_record(
                 EventType.REVISION_CONVERTED if result.ok else EventType.REVISION_CONVERSION_FAILED,
@@ -208,11 +224,13 @@ def _finish(revision, result, glb_key, glb_digest, measured=None, compact=None):
         vault().delete(glb_key)
         vault().delete(measured.dxf_key)
         vault().delete(compact.key)
+        vault().delete(compact.coarse_key)
         return None
     if old_dxf_key and old_dxf_key != measured.dxf_key:
         vault().delete(old_dxf_key)
-    if old_compact_key and old_compact_key != compact.key:
-        vault().delete(old_compact_key)
+    for old_key in old_compact_keys:
+        if old_key and old_key not in (compact.key, compact.coarse_key):
+            vault().delete(old_key)
     if old_glb_key and old_glb_key != glb_key:
         vault().delete(old_glb_key)
     if old_preview_key:

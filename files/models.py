@@ -126,6 +126,10 @@ class Revision(models.Model):
     glb_compact_key = models.CharField(max_length=255, blank=True, editable=False)
     glb_compact_size = models.BigIntegerField(null=True, blank=True, editable=False)
     glb_compact_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    # ... and a coarse version of it (a tenth of its triangles), which the 3D view draws first.
+    glb_coarse_key = models.CharField(max_length=255, blank=True, editable=False)
+    glb_coarse_size = models.BigIntegerField(null=True, blank=True, editable=False)
+    glb_coarse_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     # The DXF of a plate's outline and holes (files.geometry), stored beside the GLB and replaced with it.
     dxf_key = models.CharField(max_length=255, blank=True, editable=False)
     dxf_size = models.BigIntegerField(null=True, blank=True, editable=False)

@@ -7,7 +7,8 @@ files.scanning.check_servable of every revision it would send: a file that is no
 clean (infected, or with scanning on still pending, unscanned or unscannable) is a 409 naming
 its state. The bytes themselves are the vault's business (Vault.download_response: the open file
 with Range support, or a presigned link).
-Previews are not recorded: a board of thumbnails would bury the real accesses.
+Previews are not recorded: a board of thumbnails would bury the real accesses. Nor is a large
+model's coarse version, which the 3D view loads just before the full model, which is recorded.
 """
 
 import re
@@ -66,6 +67,18 @@ def dxf_response(request, revision):
     return _served(request, response, lambda: file_access_record(
         request=request, access=Access.DXF, revision=revision,
     ))
+
+
+def coarse_model_response(request, revision):
+    """A large model's coarse version (files.compact), drawn while the full model loads; not recorded."""
+    check_servable(revision)
+    if not revision.glb_coarse_key:
+        raise NotFound(f"{revision.label} has no coarse model: only models over 1 MB have one.")
+    stem = revision.filename.rsplit(".", 1)[0]
+    return vault().download_response(
+        request, key=revision.glb_coarse_key, size=revision.glb_coarse_size, sha256=revision.glb_coarse_sha256,
+        filename=f"{stem}.coarse.glb", content_type=GLB_CONTENT_TYPE, inline=True,
+    )
 
 
 def archive_response(request, stream, *, filename, revisions):

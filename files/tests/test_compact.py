@@ -46,6 +46,31 @@ def test_a_large_model_is_sent_to_the_3d_view_meshopt_compressed(converted, as_v
     assert (len(body), revision["triangles"], revision["preview_url"] is not None) == (stored.glb_compact_size, 12, True)
 
 
+def test_a_large_model_has_a_coarse_version_with_fewer_triangles_which_is_not_recorded(converted, as_viewer, settings):
+    from audit.models import FileAccess
+
+    settings.GLB_COMPACT_MIN_BYTES = 0
+    revision = converted(box_step())
+
+    status, _, coarse = fetch(as_viewer, f"{revision['model_url']}?detail=coarse")
+
+    assert status == 200
+    assert "EXT_meshopt_compression" in gltf_json(coarse)["extensionsRequired"]
+    assert len(coarse) == Revision.objects.get(pk=revision["id"]).glb_coarse_size
+    assert FileAccess.objects.filter(revision_id=revision["id"]).count() == 0
+    fetch(as_viewer, revision["model_url"])
+    assert FileAccess.objects.filter(revision_id=revision["id"]).count() == 1
+
+
+def test_a_small_model_has_no_coarse_version(converted, as_viewer):
+    revision = converted(box_step())
+
+    response = as_viewer.get(f"{revision['model_url']}?detail=coarse")
+
+    assert response.status_code == 404
+    assert "only models over 1 MB" in response.json()["detail"]
+
+
 def test_a_small_model_is_sent_as_converted(converted, as_viewer):
     revision = converted(box_step())
 

@@ -97,39 +97,68 @@ function modelLoader() {
   return new GLTFLoader().setMeshoptDecoder(MeshoptDecoder);
 }
 
-modelLoader().load(
-  host.dataset.modelUrl,
-  (gltf) => {
-    model = gltf.scene;
-    const meshes = [];
-    model.traverse((node) => {
-      if (node.isMesh) meshes.push(node);
-    });
-    for (const mesh of meshes) {
-      if (!mesh.material?.isMeshStandardMaterial) {
-        mesh.material = new THREE.MeshStandardMaterial({ color: 0x9fb3c8 });
-      }
-      // glTF's default is fully metallic, which looks flat and dark without reflections to show.
-      mesh.material.metalness = Math.min(mesh.material.metalness, 0.25);
-      mesh.material.roughness = Math.max(mesh.material.roughness, 0.55);
-      mesh.material.side = THREE.DoubleSide;
-      mesh.material.polygonOffset = true; // keep the outline drawn on top of the faces
-      mesh.material.polygonOffsetFactor = 1;
-      mesh.material.polygonOffsetUnits = 1;
-      // The model's sharp edges, as a CAD program draws them.
-      const edges = new THREE.LineSegments(new THREE.EdgesGeometry(mesh.geometry, 30), outline);
-      edges.userData.outline = true;
-      mesh.add(edges);
+// The model as the page draws it: its own colours, softened, with its sharp edges outlined.
+function prepared(gltf) {
+  const prepared = gltf.scene;
+  const meshes = [];
+  prepared.traverse((node) => {
+    if (node.isMesh) meshes.push(node);
+  });
+  for (const mesh of meshes) {
+    if (!mesh.material?.isMeshStandardMaterial) {
+      mesh.material = new THREE.MeshStandardMaterial({ color: 0x9fb3c8 });
     }
-    scene.add(model);
-    fit();
-    const [x, y, z] = sizeInMillimetres(new THREE.Box3().setFromObject(model));
-    panel.querySelector('[data-viewer="size"]').textContent = `${x.toFixed(1)} × ${y.toFixed(1)} × ${z.toFixed(1)} mm`;
-    host.dataset.state = "ready";
-  },
-  undefined,
-  () => fail("The 3D model could not be loaded. Reload the page to try again."),
-);
+    // glTF's default is fully metallic, which looks flat and dark without reflections to show.
+    mesh.material.metalness = Math.min(mesh.material.metalness, 0.25);
+    mesh.material.roughness = Math.max(mesh.material.roughness, 0.55);
+    mesh.material.side = THREE.DoubleSide;
+    mesh.material.polygonOffset = true; // keep the outline drawn on top of the faces
+    mesh.material.polygonOffsetFactor = 1;
+    mesh.material.polygonOffsetUnits = 1;
+    // The model's sharp edges, as a CAD program draws them.
+    const edges = new THREE.LineSegments(new THREE.EdgesGeometry(mesh.geometry, 30), outline);
+    edges.userData.outline = true;
+    mesh.add(edges);
+  }
+  return prepared;
+}
+
+// Show a loaded model in place of the one shown, if any (keeping the camera the person has set).
+function show(gltf, detail) {
+  const first = !model;
+  if (model) scene.remove(model);
+  model = prepared(gltf);
+  scene.add(model);
+  if (wireframe) setWireframe(true);
+  if (first) fit();
+  else render();
+  const [x, y, z] = sizeInMillimetres(new THREE.Box3().setFromObject(model));
+  panel.querySelector('[data-viewer="size"]').textContent = `${x.toFixed(1)} × ${y.toFixed(1)} × ${z.toFixed(1)} mm`;
+  host.dataset.detail = detail;
+  host.dataset.state = "ready";
+}
+
+// A large model has a coarse version (files.compact): drawn first, replaced by the full model when it arrives.
+function loadModel() {
+  const loader = modelLoader();
+  let full = false;
+  if (host.dataset.coarseUrl) {
+    loader.load(host.dataset.coarseUrl, (gltf) => {
+      if (!full) show(gltf, "coarse");
+    });
+  }
+  loader.load(
+    host.dataset.modelUrl,
+    (gltf) => {
+      full = true;
+      show(gltf, "full");
+    },
+    undefined,
+    () => fail("The 3D model could not be loaded. Reload the page to try again."),
+  );
+}
+
+loadModel();
 
 panel.querySelector('[data-viewer="fit"]').addEventListener("click", fit);
 const wireframeButton = panel.querySelector('[data-viewer="wireframe"]');

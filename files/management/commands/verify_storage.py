@@ -43,12 +43,16 @@ def stored_objects(revisions):
             yield StoredObject(
                 revision.glb_compact_key, revision.glb_compact_size, revision.glb_compact_sha256, f"{owner} compact 3D model"
             )
+        if revision.glb_coarse_key:
+            yield StoredObject(
+                revision.glb_coarse_key, revision.glb_coarse_size, revision.glb_coarse_sha256, f"{owner} coarse 3D model"
+            )
         if revision.dxf_key:
             yield StoredObject(revision.dxf_key, revision.dxf_size, revision.dxf_sha256, f"{owner} DXF")
 
 
 def is_still_referenced(key):
-    return Revision.objects.filter(Q(storage_key=key) | Q(glb_key=key) | Q(preview_key=key) | Q(dxf_key=key) | Q(glb_compact_key=key)
+    return Revision.objects.filter(Q(storage_key=key) | Q(glb_key=key) | Q(preview_key=key) | Q(dxf_key=key) | Q(glb_compact_key=key) | Q(glb_coarse_key=key)
     ).exists()
 
 
@@ -56,7 +60,7 @@ def referenced_keys():
     keys = set()
     # Previews are referenced, so not orphans, but not re-hashed: nothing records their digest,
     # and `manage.py render_previews` draws them all again.
-    for row in Revision.objects.values_list("storage_key", "glb_key", "preview_key", "dxf_key", "glb_compact_key"):
+    for row in Revision.objects.values_list("storage_key", "glb_key", "preview_key", "dxf_key", "glb_compact_key", "glb_coarse_key"):
         keys.update(row)
     keys.update(Upload.objects.filter(status__in=UNFINISHED_UPLOADS).values_list("storage_key", flat=True))
     return keys
