@@ -138,23 +138,28 @@ function show(gltf, detail) {
   host.dataset.state = "ready";
 }
 
-// A large model has a coarse version (files.compact): drawn first, replaced by the full model when it arrives.
+// A large model has a coarse version (files.compact): drawn first, then replaced by the full model, which is
+// fetched only once the coarse one is drawn so that the two do not compete for the network and the main thread.
 function loadModel() {
   const loader = modelLoader();
-  let full = false;
-  if (host.dataset.coarseUrl) {
-    loader.load(host.dataset.coarseUrl, (gltf) => {
-      if (!full) show(gltf, "coarse");
-    });
-  }
-  loader.load(
+  const loadFull = () => loader.load(
     host.dataset.modelUrl,
-    (gltf) => {
-      full = true;
-      show(gltf, "full");
-    },
+    (gltf) => show(gltf, "full"),
     undefined,
     () => fail("The 3D model could not be loaded. Reload the page to try again."),
+  );
+  if (!host.dataset.coarseUrl) {
+    loadFull();
+    return;
+  }
+  loader.load(
+    host.dataset.coarseUrl,
+    (gltf) => {
+      show(gltf, "coarse");
+      requestAnimationFrame(() => requestAnimationFrame(loadFull));
+    },
+    undefined,
+    loadFull,
   );
 }
 
