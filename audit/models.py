@@ -16,6 +16,7 @@ class Access(models.TextChoices):
     DOWNLOAD = "download", "Downloaded the file"
     MODEL = "model", "Viewed the 3D model"
     ARCHIVE = "archive", "Downloaded in a ZIP archive"
+    DXF = "dxf", "Downloaded the plate's DXF"
 
 
 class FileAccess(models.Model):

@@ -9,6 +9,11 @@ model: a script added before the page's own watches the viewer's `data-state`, w
 viewer sets to `ready` right after drawing the model, and records `performance.now()` two
 animation frames later, once that frame has been presented.
 
+Compact models (files.compact): every convertible corpus model is also converted twice more,
+once with compression off and once as configured (GLBs over 1 MB meshopt-compressed), and the
+table gives each one's GLB bytes as the 3D view receives them and, where they differ, the time
+to its first frame, before and after.
+
 Skipped, saying why, without Chromium or the corpus.
 """
 
@@ -39,13 +44,93 @@ new MutationObserver((changes, observer) => {
 """
 
 
-def biggest_model():
+def convertible_models():
+    """MANIFEST.tsv's rows of the files that convert, or [] without the corpus."""
     manifest = CORPUS / "MANIFEST.tsv"
     if not manifest.is_file():
-        return None
+        return []
     with open(manifest, newline="", encoding="utf-8") as tsv:
-        entries = [entry for entry in csv.DictReader(tsv, delimiter="\t") if entry["expected"].startswith("converts")]
+        return [entry for entry in csv.DictReader(tsv, delimiter="\t") if entry["expected"].startswith("converts")]
+
+
+def biggest_model():
+    entries = convertible_models()
+    if not entries:
+        return None
     return CORPUS / "real" / max(entries, key=lambda entry: int(entry["triangles"] or 0))["file"]
+
+
+def time_first_frame(browser, site, page_url, timings=None):
+    """Seconds from the start of the navigation to the first frame drawn with the model, in a fresh context."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(120_000)
+    try:
+        page = context.new_page()
+        page.goto(f"{site.base}/login/")
+        page.get_by_label("Username").fill(site.lead)
+        page.get_by_label("Password").fill(site.password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{site.base}/")
+        page.add_init_script(FIRST_FRAME)
+        page.goto(page_url)
+        page.wait_for_function("() => window.benchFirstModelFrame !== undefined")
+        if timings is not None:
+            timings.append(page.evaluate("""() => ({
+                html: performance.getEntriesByType("navigation")[0].responseEnd,
+                model: Math.max(0, ...performance.getEntriesByType("resource")
+                    .filter((entry) => entry.name.includes("/model")).map((entry) => entry.responseEnd)),
+            })"""))
+        return page.evaluate("window.benchFirstModelFrame") / 1000
+    finally:
+        context.close()
+
+
+# Compression off (no GLB is that large), then as configured.
+COMPACT_VARIANTS = (("before", str(10**15)), ("after", os.environ.get("GLB_COMPACT_MIN_BYTES", str(1024 * 1024))))
+
+
+def compact_models(section, browser):
+    """GLB bytes and first-frame time per corpus model, without and with compact models."""
+    with tempfile.TemporaryDirectory(prefix="partsite-bench-compact-") as scratch, storage_env(STORAGE) as storage:
+        site = Site(Path(scratch), database_url=database_setting(), storage_env=storage, pages=True)
+        with site:
+            converted = {}
+            for variant, threshold in COMPACT_VARIANTS:
+                site.env["GLB_COMPACT_MIN_BYTES"] = threshold
+                with Worker(site) as worker:
+                    for entry in convertible_models():
+                        part_id = site.new_part()
+                        revision = site.upload_simple(CORPUS / "real" / entry["file"], part_id)
+                        worker.ended("files.tasks.convert_revision")
+                        revision = site.http.json("GET", f"/api/revisions/{revision['id']}/", expect=(200,))
+                        if revision["conversion_status"] == "ready":
+                            size, _ = site.http.drain(f"/api/revisions/{revision['id']}/model/")
+                            converted[entry["file"], variant] = (f"{site.base}/parts/{part_id}/", size)
+            rows, largest = [], None
+            for entry in convertible_models():
+                if (entry["file"], "before") not in converted or (entry["file"], "after") not in converted:
+                    continue
+                (before_url, before_bytes), (after_url, after_bytes) = (
+                    converted[entry["file"], "before"], converted[entry["file"], "after"])
+                if before_bytes == after_bytes:
+                    rows.append((entry["file"], f"{before_bytes:,}", "unchanged (under the threshold)", "", ""))
+                    continue
+                time_first_frame(browser, site, before_url)  # this model's first use
+                before = repeated(lambda: time_first_frame(browser, site, before_url))
+                after = repeated(lambda: time_first_frame(browser, site, after_url))
+                rows.append((entry["file"], f"{before_bytes:,}", f"{after_bytes:,}", spread(before, 2), spread(after, 2)))
+                if largest is None or before_bytes > largest[0]:
+                    largest = (before_bytes, entry["file"], before, after)
+    section.tables.append(markdown_table(
+        ("Corpus model", "GLB bytes before", "GLB bytes after", "First frame before, s", "First frame after, s"),
+        rows, numeric={1, 2, 3, 4},
+    ))
+    if largest:
+        _, name, before, after = largest
+        section.add(Figure(f"First frame of the largest corpus model without compact models ({name})", "s", before,
+                           decimals=2))
+        section.add(Figure(f"First frame of the largest corpus model with compact models ({name})", "s", after,
+                           decimals=2))
 
 
 def main():
@@ -75,33 +160,9 @@ def main():
                 browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
                 section.versions = {"Chromium": browser.version}
                 timings = []
-
-                def first_frame():
-                    context = browser.new_context(viewport=VIEWPORT)
-                    context.set_default_timeout(120_000)
-                    try:
-                        page = context.new_page()
-                        page.goto(f"{site.base}/login/")
-                        page.get_by_label("Username").fill(site.lead)
-                        page.get_by_label("Password").fill(site.password)
-                        page.get_by_role("button", name="Log in").click()
-                        page.wait_for_url(f"{site.base}/")
-                        page.add_init_script(FIRST_FRAME)
-                        page.goto(page_url)
-                        # Functions, not expressions: the pages' CSP forbids eval.
-                        page.wait_for_function("() => window.benchFirstModelFrame !== undefined")
-                        timings.append(page.evaluate("""() => ({
-                            html: performance.getEntriesByType("navigation")[0].responseEnd,
-                            model: Math.max(0, ...performance.getEntriesByType("resource")
-                                .filter((entry) => entry.name.includes("/model")).map((entry) => entry.responseEnd)),
-                        })"""))
-                        return page.evaluate("() => window.benchFirstModelFrame") / 1000
-                    finally:
-                        context.close()
-
-                first_frame()  # Chromium's and the site's first use
-                timings.clear()
-                samples = repeated(first_frame)
+                time_first_frame(browser, site, page_url)  # Chromium's and the site's first use
+                samples = repeated(lambda: time_first_frame(browser, site, page_url, timings))
+                compact_models(section, browser)
                 browser.close()
     section.add(Figure(
         f"First frame of the biggest corpus model in the 3D view ({path.name}, {revision['triangles']:,} "

@@ -106,6 +106,7 @@ class RevisionAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
         ("3D model", {"fields": ["conversion", "conversion_error", "conversion_attempts", "conversion_queued_at",
                                  "conversion_started_at", "conversion_finished_at", "conversion_seconds",
                                  "conversion_peak_memory_mb", "triangles", "bbox_mm", "preview", "preview_error"]}),
+        ("Measured geometry", {"fields": ["measured_facts", "unit_check", "plate_check", "dxf", "geometry_error"]}),
         ("Malware scan", {"fields": ["scan_status", "scan_signature", "scan_error", "scan_attempts", "scanned_at"]}),
         ("Imported from Onshape", {"fields": ["onshape_document_id", "onshape_element_id", "onshape_wvm",
                                               "onshape_wvm_id", "onshape_microversion_id"]}),
@@ -142,6 +143,37 @@ class RevisionAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
             return "-"
         return format_html('<img src="{}" width="240" height="180" alt="Preview of {}">', revision.preview_url,
                            revision.label)
+
+    @admin.display(description="Facts")
+    def measured_facts(self, revision):
+        facts = revision.facts
+        if facts is None:
+            return "-"
+        volume = "-" if facts.volume_mm3 is None else f"{facts.volume_mm3:,.0f} mm³"
+        return (f"{facts.size_label or 'no size'} · volume {volume} · surface {facts.area_mm2:,.0f} mm² · "
+                f"{facts.solids} solid{'s' if facts.solids != 1 else ''}")
+
+    @admin.display(description="Units")
+    def unit_check(self, revision):
+        facts = revision.facts
+        if facts is None:
+            return "-"
+        return facts.unit_warning.message if facts.unit_warning else "plausible for a shop part"
+
+    @admin.display(description="Plate")
+    def plate_check(self, revision):
+        facts = revision.facts
+        if facts is None:
+            return "-"
+        if not facts.plate:
+            return f"not a plate: {facts.not_plate}"
+        return f"{facts.plate_thickness_mm:.2f} mm thick, {facts.holes} holes or pockets"
+
+    @admin.display(description="DXF")
+    def dxf(self, revision):
+        if not revision.dxf_key:
+            return "-"
+        return format_html('<a href="{}">Download DXF</a>', reverse("revision-dxf", args=[revision.pk]))
 
     def delete_model(self, request, revision):
         services.revision_delete(revision=revision, actor=request.user)

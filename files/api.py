@@ -1,5 +1,5 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -9,16 +9,18 @@ from files import permissions, services
 from files.filters import RevisionFilter
 from files.models import PREVIEW_CONTENT_TYPE, ConversionStatus, Kind, OnshapeImport, Revision, Upload
 from files.onshape_import import onshape_import_start
-from files.responses import model_response, preview_response, revision_response
+from files.responses import coarse_model_response, dxf_response, model_response, preview_response, revision_response
 from files.scanning import revision_rescan
 from files.selectors import revision_queryset
 from files.serializers import (
+    CompareSerializer,
     CreatedRevisionSerializer,
     OnshapeImportSerializer,
     RevisionSerializer,
     RevisionUploadSerializer,
     UploadSerializer,
     UploadStartSerializer,
+    compare_json,
 )
 from files.storage import vault
 from files.upload_handler import receiving_uploads
@@ -135,6 +137,8 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
 
     @extend_schema(
         responses={**FILE_RESPONSES, 409: OpenApiResponse(description="No model yet: conversion_status says why.")},
+        parameters=[OpenApiParameter("detail", str, enum=["coarse"], required=False, description=(
+            "`coarse`: a large model's coarse version (a tenth of its triangles), 404 when it has none."))],
         summary="The 3D model (GLB) converted from this STEP revision",
     )
     @action(detail=True, methods=["get"])
@@ -149,6 +153,8 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
                 + (f" {revision.conversion_error}" if revision.conversion_error else ""),
                 conversion_status=revision.conversion_status, conversion_error=revision.conversion_error,
             )
+        if request.GET.get("detail") == "coarse":
+            return coarse_model_response(request, revision)
         return model_response(request, revision)
 
     @extend_schema(
@@ -164,6 +170,38 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
         """Not recorded as a file access, unlike the model: a board of thumbnails would bury the real ones."""
         return preview_response(request, self.get_object())
 
+    @extend_schema(
+        responses={**FILE_RESPONSES, 409: OpenApiResponse(description="No DXF: the model is not a plate, or not measured yet.")},
+        summary="The DXF of a plate: outline, through-holes and pockets in mm, for the router or laser",
+    )
+    @action(detail=True, methods=["get"])
+    def dxf(self, request, pk=None):
+        revision = self.get_object()
+        if not revision.dxf_key:
+            raise Conflict(_no_dxf_reason(revision), conversion_status=revision.conversion_status)
+        return dxf_response(request, revision)
+
+    @extend_schema(
+        responses={200: CompareSerializer, 409: OpenApiResponse(description="Either revision is not measured yet.")},
+        summary="How revision {other} differs from this one: size, volume, mass, solids, holes, and whether the geometry changed",
+    )
+    @action(detail=True, methods=["get"], url_path=r"compare/(?P<other>[0-9]+)")
+    def compare(self, request, pk=None, other=None):
+        """Any two STEP revisions, of one part or of two (a replacement part, a copy for another
+        robot): `same_part` says which. Anyone who may read revisions may compare them."""
+        first = self.get_object()
+        second = get_object_or_404(self.get_queryset(), pk=other)
+        for revision in (first, second):
+            if revision.facts is None:
+                raise Conflict(
+                    f"{revision.part.part_number} {revision.label} has not been measured yet"
+                    + (f": {revision.geometry_error}" if revision.geometry_error else
+                       " (a drawing is never measured)." if revision.kind != Kind.STEP else ": its conversion is "
+                       f"{ConversionStatus(revision.conversion_status).label.lower()}."),
+                    revision=revision.pk,
+                )
+        return Response(compare_json(first, second))
+
     @extend_schema(request=None, responses=RevisionSerializer, summary="Scan this revision for malware again (lead)")
     @action(detail=True, methods=["post"])
     def rescan(self, request, pk=None):
@@ -175,6 +213,17 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
     def reconvert(self, request, pk=None):
         revision = services.revision_reconvert(revision=self.get_object(), actor=request.user)
         return Response(RevisionSerializer(revision, context={"request": request}).data)
+
+
+def _no_dxf_reason(revision):
+    if revision.kind != Kind.STEP:
+        return f"{revision.label} is a drawing; only a STEP model of a plate has a DXF."
+    if revision.geometry is None:
+        return f"{revision.label} has not been measured yet" + (
+            f": {revision.geometry_error}" if revision.geometry_error
+            else f": its conversion is {ConversionStatus(revision.conversion_status).label.lower()}."
+        )
+    return f"{revision.label} has no DXF: it is not a plate ({revision.facts.not_plate})."
 
 
 class PartOnshapeImportsView(generics.ListAPIView):

@@ -90,9 +90,13 @@ def temp_folders_remove_stale():
     return removed
 
 
+# Every column of a revision that names a stored object: the file, its models, preview and DXF.
+REVISION_KEY_FIELDS = ("storage_key", "glb_key", "glb_compact_key", "glb_coarse_key", "preview_key", "dxf_key")
+
+
 def referenced_keys():
     keys = set()
-    for row in Revision.objects.values_list("storage_key", "glb_key", "preview_key"):
+    for row in Revision.objects.values_list(*REVISION_KEY_FIELDS):
         keys.update(row)
     keys.update(Upload.objects.filter(status__in=UNFINISHED_UPLOADS).values_list("storage_key", flat=True))
     keys.discard("")
@@ -101,7 +105,7 @@ def referenced_keys():
 
 def is_referenced(key):
     return (
-        Revision.objects.filter(Q(storage_key=key) | Q(glb_key=key) | Q(preview_key=key)).exists()
+        Revision.objects.filter(Q.create([(name, key) for name in REVISION_KEY_FIELDS], connector=Q.OR)).exists()
         or Upload.objects.filter(storage_key=key, status__in=UNFINISHED_UPLOADS).exists()
     )
 

@@ -11,6 +11,11 @@ again after a pause, and after CONVERSION_MAX_ATTEMPTS claims it fails for good,
 why. Storage I/O happens outside transactions; a GLB whose conversion was superseded, or
 whose row could not be written, is deleted.
 
+Beside the conversion, in a child of its own under the same limits, the B-rep is measured
+(files.geometry): the facts are recorded with the conversion's outcome, and a plate's DXF is
+stored beside the GLB and replaced with it. A model that cannot be measured records why in
+`geometry_error`; its conversion does not fail for it.
+
 Once the conversion is recorded (the model is `ready` and viewable), it queues a task of
 its own to draw the PNG preview from the GLB (files.preview), so the preview never delays
 the 3D model. A preview that cannot be drawn is recorded in `preview_error` and the model
@@ -33,11 +38,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from files.cleanup import CONVERSION_TEMP_PREFIX, PREVIEW_TEMP_PREFIX, temp_folders_remove_stale
+from files.compact import compact_glb
 from files.converter import convert_step_to_glb
+from files.geometry import measure_step
 from files.models import ConversionStatus, Kind, Revision
 from files.preview import render_preview
 from files.queueing import conversion_queue, preview_queue
-from files.storage import CHUNK_BYTES, new_glb_key, new_preview_key, vault
+from files.storage import CHUNK_BYTES, new_dxf_key, new_glb_key, new_preview_key, vault
 from partsite.events import EventType, event_record
 from partsite.outages import unavailable
 
@@ -83,6 +90,9 @@ def revision_convert(revision_id):
                 glb_key = new_glb_key()
                 with open(glb_path, "rb") as glb_file:
                     glb_digest = vault().save_chunks(glb_key, iter(lambda: glb_file.read(CHUNK_BYTES), b""))
+            compact = _compact(glb_path) if result.ok else Compact()
+            # An interrupted conversion is tried again whole: nothing of it is measured or stored.
+            measured = Measured() if result.transient else _measure(step_path, Path(work) / "facts.json")
     except Exception as error:
         # Storage or disk trouble, not the file's fault: try again after a pause.
         logger.exception("conversion of revision %s could not read or store its files", revision_id)
@@ -92,7 +102,68 @@ def revision_convert(revision_id):
         logger.warning("conversion of revision %s was interrupted: %s", revision_id, result.error)
         _retry_later(revision, result.error)
         return None
-    return _finish(revision, result, glb_key, glb_digest)
+    return _finish(revision, result, glb_key, glb_digest, measured, compact)
+
+
+@dataclass
+class Measured:
+    """The geometry facts of a conversion, and its plate's DXF as stored."""
+
+    geometry: dict | None = None
+    error: str = ""
+    dxf_key: str = ""
+    dxf_digest: object = None
+
+
+@dataclass
+class Compact:
+    """The meshopt-compressed copy of a large GLB, as stored (files.compact); empty when there is none."""
+
+    key: str = ""
+    digest: object = None
+    coarse_key: str = ""
+    coarse_digest: object = None
+
+
+def _compact(glb_path):
+    if glb_path.stat().st_size <= settings.GLB_COMPACT_MIN_BYTES:
+        return Compact()
+    compact_path = glb_path.with_suffix(".meshopt.glb")
+    compacted = compact_glb(glb_path, compact_path, timeout_s=settings.GLB_COMPACT_TIMEOUT_SECONDS)
+    if not compacted.ok:
+        logger.warning("no compact model for %s: %s", glb_path, compacted.error)
+        return Compact()
+    stored = Compact(*_store_compact(compact_path, ".meshopt.glb"))
+    coarse_path = glb_path.with_suffix(".coarse.glb")
+    coarse = compact_glb(glb_path, coarse_path, timeout_s=settings.GLB_COMPACT_TIMEOUT_SECONDS, coarse=True)
+    if coarse.ok:
+        stored.coarse_key, stored.coarse_digest = _store_compact(coarse_path, ".coarse.glb")
+    else:
+        logger.warning("no coarse model for %s: %s", glb_path, coarse.error)
+    return stored
+
+
+def _store_compact(path, suffix):
+    key = new_glb_key().removesuffix(".glb") + suffix
+    with open(path, "rb") as compact_file:
+        return key, vault().save_chunks(key, iter(lambda: compact_file.read(CHUNK_BYTES), b""))
+
+
+def _measure(step_path, facts_path):
+    """Measure the B-rep in its child and store a plate's DXF; a failure is recorded, never raised."""
+    geometry = measure_step(
+        str(step_path), str(facts_path),
+        timeout_s=settings.CONVERSION_TIMEOUT_SECONDS, memory_mb=settings.CONVERSION_MEMORY_MB,
+    )
+    if not geometry.ok:
+        logger.warning("could not measure %s: %s", step_path, geometry.error)
+        return Measured(error=geometry.error)
+    measured = Measured(geometry=geometry.facts)
+    if geometry.dxf_path:
+        measured.dxf_key = new_dxf_key()
+        with open(geometry.dxf_path, "rb") as dxf_file:
+            measured.dxf_digest = vault().save_chunks(measured.dxf_key, iter(lambda: dxf_file.read(CHUNK_BYTES), b""))
+    return measured
 
 
 def _cause(error):
@@ -188,7 +259,8 @@ def _release(revision, reason):
     )
 
 
-def _finish(revision, result, glb_key, glb_digest):
+def _finish(revision, result, glb_key, glb_digest, measured=None, compact=None):
+    measured, compact = measured or Measured(), compact or Compact()
     try:
         with transaction.atomic():
             current = Revision.objects.select_for_update().filter(pk=revision.pk).first()
@@ -198,7 +270,8 @@ def _finish(revision, result, glb_key, glb_digest):
                 or current.conversion_attempts != revision.conversion_attempts
             )
             if not superseded:
-                old_glb_key, old_preview_key = current.glb_key, current.preview_key
+                old_glb_key, old_preview_key, old_dxf_key = current.glb_key, current.preview_key, current.dxf_key
+                old_compact_keys = (current.glb_compact_key, current.glb_coarse_key)
                 current.conversion_status = ConversionStatus.READY if result.ok else ConversionStatus.FAILED
                 current.conversion_error = "" if result.ok else result.error
                 current.conversion_finished_at = timezone.now()
@@ -211,6 +284,16 @@ def _finish(revision, result, glb_key, glb_digest):
                 current.triangles = result.triangles if result.ok else None
                 current.bbox_mm = list(result.bbox_mm) if result.ok and result.bbox_mm else None
                 current.preview_key, current.preview_error = "", ""
+                current.geometry, current.geometry_error = measured.geometry, measured.error
+                current.dxf_key = measured.dxf_key
+                current.dxf_size = measured.dxf_digest.size if measured.dxf_digest else None
+                current.dxf_sha256 = measured.dxf_digest.sha256 if measured.dxf_digest else ""
+                current.glb_compact_key = compact.key
+                current.glb_compact_size = compact.digest.size if compact.digest else None
+                current.glb_compact_sha256 = compact.digest.sha256 if compact.digest else ""
+                current.glb_coarse_key = compact.coarse_key
+                current.glb_coarse_size = compact.coarse_digest.size if compact.coarse_digest else None
+                current.glb_coarse_sha256 = compact.coarse_digest.sha256 if compact.coarse_digest else ""
                 current.save()
                 event_record(
                     EventType.REVISION_CONVERTED if result.ok else EventType.REVISION_CONVERSION_FAILED,
@@ -219,14 +302,23 @@ def _finish(revision, result, glb_key, glb_digest):
                 if result.ok:
                     transaction.on_commit(lambda: preview_queue(current.pk), robust=True)
     except Exception:
-        # The row could not be written (the database is down): the model it would point at goes,
+        # The row could not be written (the database is down): the files it would point at go,
         # and the task tries again (files.tasks retries database errors). Not on a signal to
         # stop: it may come after the commit, and an orphan left then is found by the clean-up.
-        _quietly_delete(glb_key)
+        for key in (glb_key, measured.dxf_key, compact.key, compact.coarse_key):
+            _quietly_delete(key)
         raise
     if superseded:
         vault().delete(glb_key)
+        vault().delete(measured.dxf_key)
+        vault().delete(compact.key)
+        vault().delete(compact.coarse_key)
         return None
+    if old_dxf_key and old_dxf_key != measured.dxf_key:
+        vault().delete(old_dxf_key)
+    for old_key in old_compact_keys:
+        if old_key and old_key not in (compact.key, compact.coarse_key):
+            vault().delete(old_key)
     if old_glb_key and old_glb_key != glb_key:
         vault().delete(old_glb_key)
     if old_preview_key:

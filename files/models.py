@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from files.facts import GeometryFacts
 from partsite.events import absolute_url
 
 
@@ -32,6 +33,7 @@ def content_type_for(kind, filename):
 
 GLB_CONTENT_TYPE = "model/gltf-binary"
 PREVIEW_CONTENT_TYPE = "image/png"
+DXF_CONTENT_TYPE = "image/vnd.dxf"
 
 
 class ConversionStatus(models.TextChoices):
@@ -133,6 +135,22 @@ class Revision(models.Model):
     # revision is converted again, deleted with it. Failing to draw it leaves the model ready.
     preview_key = models.CharField(max_length=255, blank=True, editable=False)
     preview_error = models.TextField(blank=True, help_text="Why no preview could be drawn, when it could not.")
+    # Measured on the B-rep beside the conversion (files.geometry): sizes in mm, volume in mm³, the
+    # plate check, the DATA section's hash. Null until measured; geometry_error says why it could not be.
+    geometry = models.JSONField(null=True, blank=True, editable=False)
+    geometry_error = models.TextField(blank=True, help_text="Why the model could not be measured, when it could not.")
+    # Over GLB_COMPACT_MIN_BYTES, the GLB meshopt-compressed (files.compact): what the 3D view loads.
+    glb_compact_key = models.CharField(max_length=255, blank=True, editable=False)
+    glb_compact_size = models.BigIntegerField(null=True, blank=True, editable=False)
+    glb_compact_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    # ... and a coarse version of it (a tenth of its triangles), which the 3D view draws first.
+    glb_coarse_key = models.CharField(max_length=255, blank=True, editable=False)
+    glb_coarse_size = models.BigIntegerField(null=True, blank=True, editable=False)
+    glb_coarse_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    # The DXF of a plate's outline and holes (files.geometry), stored beside the GLB and replaced with it.
+    dxf_key = models.CharField(max_length=255, blank=True, editable=False)
+    dxf_size = models.BigIntegerField(null=True, blank=True, editable=False)
+    dxf_sha256 = models.CharField(max_length=64, blank=True, editable=False)
 
     scan_status = models.CharField(
         max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED, db_index=True,
@@ -195,6 +213,11 @@ class Revision(models.Model):
         """Kept with each change-log entry (auditlog): the part, by id, which the entry itself names in words
         (AUDITLOG_USE_FK_STRING_REPRESENTATION); audit.selectors finds a deleted revision's part by it."""
         return {"part": self.part_id}
+
+    @property
+    def facts(self):
+        """What the geometry says to a person (files.facts.GeometryFacts), or None before it is measured."""
+        return GeometryFacts.of(self.geometry) if self.geometry else None
 
     @property
     def has_preview(self) -> bool:

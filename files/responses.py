@@ -1,4 +1,4 @@
-"""Every file Partsite sends: a revision's bytes, its 3D model, a ZIP archive of revisions, a preview.
+"""Every file Partsite sends: a revision's bytes, its 3D model, a plate's DXF, a ZIP archive of revisions, a preview.
 
 Downloads, 3D models and archives leave only through the functions here, and each passes
 through `_served`, which records the file access (audit.services): a route that serves a file
@@ -7,7 +7,8 @@ files.scanning.check_servable of every revision it would send: a file that is no
 clean (infected, or with scanning on still pending, unscanned or unscannable) is a 409 naming
 its state. The bytes themselves are the vault's business (Vault.download_response: the open file
 with Range support, or a presigned link).
-Previews are not recorded: a board of thumbnails would bury the real accesses.
+Previews are not recorded: a board of thumbnails would bury the real accesses. Nor is a large
+model's coarse version, which the 3D view loads just before the full model, which is recorded.
 """
 
 import re
@@ -17,7 +18,7 @@ from django.utils.http import content_disposition_header, parse_etags
 
 from audit.models import Access
 from audit.services import archive_access_record, file_access_record
-from files.models import GLB_CONTENT_TYPE, PREVIEW_CONTENT_TYPE, ConversionStatus, Kind
+from files.models import DXF_CONTENT_TYPE, GLB_CONTENT_TYPE, PREVIEW_CONTENT_TYPE, ConversionStatus, Kind
 from files.scanning import check_servable
 from files.storage import vault
 from partsite.errors import NotFound
@@ -39,16 +40,45 @@ def revision_response(request, revision, *, inline=False):
 
 
 def model_response(request, revision):
-    """The GLB converted from a revision (ready, the caller has checked), for the browser's 3D view."""
+    """The GLB converted from a revision (ready, the caller has checked), for the browser's 3D view:
+    its meshopt-compressed copy when it has one (files.compact), which the viewer decodes."""
     check_servable(revision)
     stem = revision.filename.rsplit(".", 1)[0]
+    key, size, sha256 = revision.glb_key, revision.glb_size, revision.glb_sha256
+    if revision.glb_compact_key:
+        key, size, sha256 = revision.glb_compact_key, revision.glb_compact_size, revision.glb_compact_sha256
     response = vault().download_response(
-        request, key=revision.glb_key, size=revision.glb_size, sha256=revision.glb_sha256,
+        request, key=key, size=size, sha256=sha256,
         filename=f"{stem}.glb", content_type=GLB_CONTENT_TYPE, inline=True,
     )
     return _served(request, response, lambda: file_access_record(
         request=request, access=Access.MODEL, revision=revision,
     ))
+
+
+def dxf_response(request, revision):
+    """The DXF drawn from a plate's model (the caller has checked it has one), for the router or laser."""
+    check_servable(revision)
+    stem = revision.filename.rsplit(".", 1)[0]
+    response = vault().download_response(
+        request, key=revision.dxf_key, size=revision.dxf_size, sha256=revision.dxf_sha256,
+        filename=f"{stem}.dxf", content_type=DXF_CONTENT_TYPE,
+    )
+    return _served(request, response, lambda: file_access_record(
+        request=request, access=Access.DXF, revision=revision,
+    ))
+
+
+def coarse_model_response(request, revision):
+    """A large model's coarse version (files.compact), drawn while the full model loads; not recorded."""
+    check_servable(revision)
+    if not revision.glb_coarse_key:
+        raise NotFound(f"{revision.label} has no coarse model: only models over 1 MB have one.")
+    stem = revision.filename.rsplit(".", 1)[0]
+    return vault().download_response(
+        request, key=revision.glb_coarse_key, size=revision.glb_coarse_size, sha256=revision.glb_coarse_sha256,
+        filename=f"{stem}.coarse.glb", content_type=GLB_CONTENT_TYPE, inline=True,
+    )
 
 
 def archive_response(request, stream, *, filename, revisions):

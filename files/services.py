@@ -161,7 +161,8 @@ def revision_delete(*, revision, actor):
             raise Conflict(f"{revision.label} is the approved revision of its part and cannot be deleted.")
         if revision.pk in (pinned_by.built_revision_id, pinned_by.built_drawing_id):
             raise Conflict(f"{revision.label} is the revision its part was built from and cannot be deleted.")
-        keys = [revision.storage_key, revision.glb_key, revision.preview_key]
+        keys = [revision.storage_key, revision.glb_key, revision.preview_key, revision.dxf_key, revision.glb_compact_key,
+                revision.glb_coarse_key]
         event_record(EventType.REVISION_DELETED, actor=actor, part=pinned_by, revision=revision)
         revision.delete()
         transaction.on_commit(lambda: [vault().delete(key) for key in keys])
@@ -177,7 +178,8 @@ def part_delete_with_files(*, part, actor):
             raise Conflict(
                 f"{part.part_number} has an approved or built revision, so it cannot be deleted; retire it instead.",
             )
-        stored = Revision.objects.filter(part=part).values_list("storage_key", "glb_key", "preview_key")
+        stored = Revision.objects.filter(part=part).values_list("storage_key", "glb_key", "preview_key", "dxf_key", "glb_compact_key", "glb_coarse_key",
+        )
         keys = [key for row in stored for key in row]
         uploads = list(Upload.objects.filter(part=part, status=UploadStatus.OPEN))
         Revision.objects.filter(part=part).delete()

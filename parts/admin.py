@@ -21,7 +21,8 @@ from parts import permissions, selectors, services
 from parts.admin_actions import bulk_action, dry_run, object_move
 from parts.exchange import IMPORT_COLUMNS, MAX_IMPORT_BYTES, parts_import
 from parts.lifecycle import BADGE_COLOURS, MOVES, RELEASED, Action, Category, Status
-from parts.models import Part, PartEvent, category_q
+from parts.materials import part_thickness_mismatch
+from parts.models import Material, Part, PartEvent, category_q
 from parts.permissions import allowed_actions
 
 
@@ -148,11 +149,11 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
     readonly_fields = [
         "status_badge", "queue", "assignee", "claimed_at", "reviewer", "reviewed_at", "completed_at",
         "completed_incorrectly", "approved", "approved_drawing_link", "newer", "latest", "built", "built_drawing_link",
-        "created_by", "created_at", "updated_at", "built_sha256", "history",
+        "created_by", "created_at", "updated_at", "built_sha256", "history", "thickness_check",
     ]
     fieldsets = [
         (None, {"fields": ["part_number", "name", "type", "amount", "notes", "onshape_url"]}),
-        ("Material", {"fields": ["material", "material_thickness", "subsystem"]}),
+        ("Material", {"fields": ["material", "material_thickness", "thickness_check", "subsystem"]}),
         ("Released part", {"fields": ["reason"], "description": (
             "Approval freezes the type, material, thickness and amount until the part is sent back; a lead "
             "changes them with a reason.")}),
@@ -316,6 +317,15 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
     def built_drawing_link(self, part):
         return revision_link(part.built_drawing)
 
+    @admin.display(description="Thickness check")
+    def thickness_check(self, part):
+        if part.pk is None:
+            return "-"
+        mismatch = part_thickness_mismatch(part)
+        if mismatch is None:
+            return "no mismatch found (the model is not a plate, or agrees, or nothing is stated)"
+        return format_html('<strong class="warning-inline">{}</strong>', mismatch.message)
+
     @admin.display(description="Latest STEP revision")
     def latest(self, part):
         return revision_link(part.revisions.latest_step())
@@ -368,3 +378,12 @@ class PartAdmin(DjangoObjectActions, AuditlogHistoryAdminMixin, admin.ModelAdmin
 for _move in MOVES:
     setattr(PartAdmin, _move.value, object_move(_move))
 admin.site.register(Part, PartAdmin)
+
+
+@admin.register(Material)
+class MaterialAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    """The stock materials and their densities: a part's mass is its model's volume times its material's density."""
+
+    list_display = ["name", "density_kg_m3", "default_thickness", "other_names"]
+    search_fields = ["name", "other_names"]
+    show_auditlog_history_link = True

@@ -211,7 +211,7 @@ class PartViewSet(
         entries = archive_entries(self.filter_queryset(self.get_queryset()))
         return archive_response(
             request, archive_stream(entries), filename=f"parts-{timezone.now():%Y%m%d-%H%M%S}.zip",
-            revisions=[entry.revision for entry in entries if entry.revision is not None],
+            revisions=list({entry.revision.pk: entry.revision for entry in entries if entry.revision is not None}.values()),
         )
 
     @extend_schema(

@@ -1,4 +1,5 @@
-"""A ZIP of the parts' approved STEP revisions and latest drawings, streamed straight from storage.
+"""A ZIP of the parts' approved STEP revisions (with a plate's DXF beside it) and latest drawings,
+streamed straight from storage.
 
 Nothing is assembled in memory or on disk: zipstream-ng writes each entry as its stored
 file's chunks are read, one file after another, while the response is being sent. Files
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 MANIFEST_NAME = "MANIFEST.csv"
 MANIFEST_COLUMNS = ("part_number", "part_name", "kind", "revision", "filename", "size", "sha256", "note")
 NO_APPROVED_STEP = "no approved STEP revision"
+DXF_KIND = "dxf"
 MAX_NAME_CHARS = 120
 # Characters no file system takes in a name (or that would make a path), and names Windows reserves.
 UNSAFE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -47,12 +49,22 @@ class ArchiveEntry:
     revision: Revision | None = None
     arcname: str = ""
     note: str = ""
+    dxf: bool = False  # the DXF drawn from the revision's plate, not the revision's own file
+
+    @property
+    def stored(self):
+        """(key, size, sha256) of the stored object this entry holds."""
+        revision = self.revision
+        if self.dxf:
+            return revision.dxf_key, revision.dxf_size, revision.dxf_sha256
+        return revision.storage_key, revision.size, revision.sha256
 
     def manifest_row(self):
         revision = self.revision
+        _, size, sha256 = self.stored if revision else ("", "", "")
         return [
             self.part_number, self.part_name, self.kind, revision.label if revision else "", self.arcname,
-            revision.size if revision else "", revision.sha256 if revision else "", self.note,
+            size, sha256, self.note,
         ]
 
 
@@ -77,6 +89,10 @@ def archive_entries(parts):
             revision.part = part  # for the access record, without a query per file
             arcname = f"{folder}/{safe_name(f'{revision.label} {revision.filename}')}"
             entries.append(ArchiveEntry(part.part_number, part.name, kind, revision, arcname))
+            if kind == Kind.STEP and revision.dxf_key:
+                stem = revision.filename.rsplit(".", 1)[0]
+                dxf_name = f"{folder}/{safe_name(f'{revision.label} {stem}')}.dxf"
+                entries.append(ArchiveEntry(part.part_number, part.name, DXF_KIND, revision, dxf_name, dxf=True))
     return entries
 
 
@@ -111,23 +127,23 @@ def archive_stream(entries):
     stream.add(archive_manifest(entries), MANIFEST_NAME)
     for entry in entries:
         if entry.revision is not None:
-            stream.add(_verified_chunks(entry.revision, entry.arcname), entry.arcname, size=entry.revision.size)
+            stream.add(_verified_chunks(*entry.stored, entry.arcname), entry.arcname, size=entry.stored[1])
     return stream
 
 
-def _verified_chunks(revision, arcname):
+def _verified_chunks(key, recorded_size, recorded_sha256, arcname):
     digest, size = hashlib.sha256(), 0
     try:
-        for chunk in vault().chunks(revision.storage_key):
+        for chunk in vault().chunks(key):
             digest.update(chunk)
             size += len(chunk)
             yield chunk
     except FileNotFoundError:
-        logger.error("Archive stopped: %s (key %s) is missing from storage.", arcname, revision.storage_key)
+        logger.error("Archive stopped: %s (key %s) is missing from storage.", arcname, key)
         raise StorageError(f"{arcname} is missing from storage.") from None
-    if (size, digest.hexdigest()) != (revision.size, revision.sha256):
+    if (size, digest.hexdigest()) != (recorded_size, recorded_sha256):
         logger.error(
             "Archive stopped: %s (key %s) is %d bytes with SHA-256 %s in storage, not %d bytes with %s on record.",
-            arcname, revision.storage_key, size, digest.hexdigest(), revision.size, revision.sha256,
+            arcname, key, size, digest.hexdigest(), recorded_size, recorded_sha256,
         )
         raise StorageError(f"{arcname} in storage does not match its size and SHA-256 on record.")

@@ -26,6 +26,29 @@ def category_q(category):
 AMOUNT_MIN, AMOUNT_MAX = 1, 100_000
 
 
+class Material(models.Model):
+    """A stock material the shop cuts, with its density, so a measured volume gives a mass.
+
+    Parts name their material in free text (Part.material); parts.materials matches that text
+    to a row here by name or by one of its other names, ignoring case and spelling variants.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    density_kg_m3 = models.FloatField(validators=[MinValueValidator(1)], help_text="kg/m³")
+    default_thickness = models.CharField(
+        max_length=50, blank=True, help_text='The stock it usually comes in, for example "6 mm" or "1/4 in".',
+    )
+    other_names = models.CharField(
+        max_length=300, blank=True, help_text='Other names parts use for it, comma-separated, for example "6061, Al 6061".',
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
 class LatestRevisionNotFetched(RuntimeError):
     """Part.latest_revision was read from a part that parts.selectors.part_queryset() did not read."""
 
@@ -181,3 +204,4 @@ class PagePreference(models.Model):
 
 # Its own columns only: a reverse relation (its uploads, revisions) would log as "files.Upload.None".
 auditlog.register(Part, include_fields=[field.name for field in Part._meta.concrete_fields if field.name != "updated_at"])
+auditlog.register(Material)

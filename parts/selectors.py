@@ -19,6 +19,7 @@ from parts.permissions import assignable_people
 _PEOPLE = ("assignee", "reviewer", "created_by")
 _BRIEF_REVISION_FIELDS = (
     "part", "kind", "number", "filename", "size", "sha256", "uploaded_at", "conversion_status", "preview_key",
+    "geometry",  # the board card's thickness check (parts.materials)
 )
 
 

@@ -25,6 +25,7 @@ from parts import selectors
 from parts.filters import PartFilter
 from parts.forms import FirstFilesForm, MoveForm, PartForm
 from parts.lifecycle import BADGE_COLOURS, MOVES, RELEASED, Action, Category, Status
+from parts.materials import material_for, materials_by_name, thickness_mismatch
 from parts.models import Part, category_q
 from parts.moves import MOVE_SPECS
 from parts.permissions import allowed_actions, can_edit_parts, may_edit_released_parts
@@ -78,6 +79,7 @@ def board(request):
         part.badge = _badge(part.status)
         part.queue_label = Category(part.category).label
         part.can_claim = Action.CLAIM in allowed_actions(request.user, part)
+        part.thickness_mismatch = thickness_mismatch(part, part.approved_revision or part.latest_revision)
     kept = request.GET.copy()
     for name in ("queue", "page"):
         kept.pop(name, None)
@@ -136,6 +138,7 @@ def _files_and_model(part):
         # What the 3D panel shows, as one word: it changes when the panel must be drawn again.
         "viewer_state": f"{shown.pk}:{'ready' if model_ready else shown.conversion_status}" if shown else "none",
         "busy": bool(busy),
+        **_geometry_context(part, shown),
     }
 
 
@@ -178,6 +181,20 @@ def part_live(request, pk):
             for r in (*context["revisions"], *context["drawings"])
         ],
     })
+
+
+def _geometry_context(part, shown):
+    """The facts block of the part page (templates/parts/_facts.html) and the size the 3D view shows."""
+    facts = shown.facts if shown is not None else None
+    material = material_for(part.material, materials_by_name()) if facts else None
+    return {
+        "facts": facts,
+        "facts_material": material,
+        "facts_mass_kg": facts.mass_kg(material.density_kg_m3) if facts and material else None,
+        "thickness_mismatch": thickness_mismatch(part, shown),
+        # The B-rep's size where measured, else the mesh's: the 3D view shows the server's size.
+        "shown_size_mm": (facts.size_mm if facts and facts.size_mm else shown.bbox_mm) if shown else None,
+    }
 
 
 def _with_repeats_folded(history):

@@ -56,7 +56,7 @@ class IsLead(BasePermission):
 
 # Admin permissions of the lead group: leads run review and assignment in the admin.
 LEAD_ADMIN_PERMISSIONS = {
-    "parts": ("part", "partevent"),
+    "parts": ("part", "partevent", "material"),
     "files": None,
     "audit": ("fileaccess", "authevent", "webhookendpoint", "webhookdelivery", "webhookattempt"),
     "partsite": ("apikey",),

@@ -200,6 +200,7 @@ _THREE_FOLDERS = {
     "jsm/controls": "examples/jsm/controls",
     "jsm/loaders": "examples/jsm/loaders",
     "jsm/utils": "examples/jsm/utils",
+    "jsm/libs": "examples/jsm/libs",  # meshopt_decoder.module.js, for compact models (files.compact)
 }
 STATICFILES_DIRS += [
     (f"vendor/three/{prefix}", _THREE / folder) for prefix, folder in _THREE_FOLDERS.items() if (_THREE / folder).is_dir()
@@ -252,6 +253,9 @@ DOWNLOAD_LINK_EXPIRE_SECONDS = envint("DOWNLOAD_LINK_EXPIRE_SECONDS", 300)
 CONVERSION_TIMEOUT_SECONDS = envint("CONVERSION_TIMEOUT_SECONDS", 120)
 CONVERSION_MEMORY_MB = envint("CONVERSION_MEMORY_MB", 2048)
 CONVERSION_MAX_ATTEMPTS = envint("CONVERSION_MAX_ATTEMPTS", 3)
+# GLBs larger than this are also stored meshopt-compressed for the 3D view (files.compact).
+GLB_COMPACT_MIN_BYTES = envint("GLB_COMPACT_MIN_BYTES", 1024 * 1024)
+GLB_COMPACT_TIMEOUT_SECONDS = envint("GLB_COMPACT_TIMEOUT_SECONDS", 120)
 # The PNG preview drawn after each conversion, in a child process of its own.
 PREVIEW_TIMEOUT_SECONDS = envint("PREVIEW_TIMEOUT_SECONDS", 30)
 PREVIEW_MEMORY_MB = envint("PREVIEW_MEMORY_MB", 1024)
@@ -331,7 +335,9 @@ AXES_VERBOSE = False  # no banner in every process's log at start
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF, NONCE],
+        # wasm-unsafe-eval lets the 3D view compile three.js's meshopt decoder (WebAssembly, for the
+        # compact models of files.compact); it allows no JavaScript eval.
+        "script-src": [SELF, NONCE, "'wasm-unsafe-eval'"],
         "style-src": [SELF, NONCE],
         "img-src": [SELF],
         "connect-src": [SELF],

@@ -39,7 +39,7 @@ S3_MAX_PARTS = 10_000
 KEY_EXTENSIONS = {Kind.STEP: ".step", Kind.DRAWING: ".pdf"}
 
 # Keys under these prefixes belong to Partsite; anything else in them is an orphan.
-OWNED_PREFIXES = ("revisions/", "models/", "previews/")
+OWNED_PREFIXES = ("revisions/", "models/", "previews/", "dxf/")
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,10 @@ def new_upload_key(filename):
 
 def new_glb_key():
     return f"models/{uuid.uuid4().hex}.glb"
+
+
+def new_dxf_key():
+    return f"dxf/{uuid.uuid4().hex}.dxf"
 
 
 def new_preview_key():

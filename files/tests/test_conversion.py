@@ -49,7 +49,7 @@ def test_an_uploaded_step_file_becomes_a_3d_model_with_its_size_in_millimetres(c
     assert status == 200
     assert body[:4] == b"glTF"
     assert {name.lower(): value for name, value in headers.items()}["content-type"] == "model/gltf-binary"
-    assert len(stored_keys()) == 3  # the STEP file, its model and its preview
+    assert len(stored_keys()) == 4  # the STEP file, its model, its preview and the DXF of the plate it is
 
 
 def test_a_model_in_metres_is_measured_in_millimetres(converted):
@@ -459,7 +459,7 @@ def test_a_preview_that_cannot_be_drawn_leaves_the_model_ready(converted, as_vie
     assert revision["preview_url"] is None
     assert revision["preview_error"] == "drawing it ran out of memory (limit 64 MB)"
     assert fetch(as_viewer, revision["model_url"])[0] == 200
-    assert len(stored_keys()) == 2
+    assert len(stored_keys()) == 3  # the STEP file, its model and the DXF of the plate it is
 
 
 def test_a_new_conversion_replaces_the_old_preview(converted, as_lead, django_capture_on_commit_callbacks):

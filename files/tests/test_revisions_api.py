@@ -199,7 +199,7 @@ def test_deleting_a_converted_revision_removes_its_3d_model_too(
 ):
     revision = upload(as_fabricator, make_part(), box_step())
     convert_now(revision["id"])
-    assert len(stored_keys()) == 3
+    assert len(stored_keys()) == 4  # the STEP file, its model, its preview and the DXF of the plate it is
 
     with django_capture_on_commit_callbacks(execute=True):
         assert as_lead.delete(f"/api/revisions/{revision['id']}/").status_code == 204

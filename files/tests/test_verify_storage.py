@@ -75,7 +75,7 @@ def test_it_verifies_every_file_and_model_when_all_is_well(bracket):
     output, error = verify_storage()
 
     assert error is None
-    assert output == "All 3 objects verified.\n"
+    assert output == "All 4 objects verified.\n"  # STEP, PDF, 3D model, and the DXF of the plate the box is
 
 
 def test_it_verifies_an_empty_vault():

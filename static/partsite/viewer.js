@@ -2,6 +2,7 @@
 import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
+import { MeshoptDecoder } from "three/addons/libs/meshopt_decoder.module.js";
 
 const host = document.querySelector(".viewer[data-model-url]");
 const canvas = host.querySelector("canvas");
@@ -92,9 +93,14 @@ function sizeInMillimetres(box) {
 new ResizeObserver(resize).observe(host);
 resize();
 
-// Loading a model, with a progress bar for big ones.
+// Loading a model, with a progress bar for big ones. Large models are served meshopt-compressed
+// (files.compact), small ones as converted.
 
 const progressBar = host.querySelector(".viewer-progress");
+
+function modelLoader() {
+  return new GLTFLoader().setMeshoptDecoder(MeshoptDecoder);
+}
 
 function showProgress(event) {
   if (!progressBar || !event.total) return;
@@ -103,6 +109,7 @@ function showProgress(event) {
   statusLine.textContent = `Loading the 3D model… ${progressBar.value} %`;
 }
 
+// The model as the page draws it: its own colours, softened, with its sharp edges outlined.
 function prepare(gltf) {
   const loaded = gltf.scene;
   const meshes = [];
@@ -132,7 +139,7 @@ function loadModel(url) {
   host.dataset.state = "loading";
   if (progressBar) progressBar.value = 0;
   return new Promise((resolve, reject) => {
-    new GLTFLoader().load(url, (gltf) => resolve(prepare(gltf)), showProgress, reject);
+    modelLoader().load(url, (gltf) => resolve(prepare(gltf)), showProgress, reject);
   }).finally(() => {
     if (progressBar) progressBar.hidden = true;
   });
@@ -142,26 +149,45 @@ function formatSize([x, y, z]) {
   return `${x.toFixed(1)} × ${y.toFixed(1)} × ${z.toFixed(1)} mm`;
 }
 
-async function showMain(url, bbox) {
+// Show a loaded model in place of the one shown, if any; `refit` unless it replaces its own coarse
+// version (the camera the person has set is kept).
+function show(loaded, bbox, detail, refit = true) {
+  if (model) scene.remove(model);
+  model = loaded;
+  host.dataset.bbox = bbox || "";
+  scene.add(model);
+  if (wireframe) setWireframe(true);
+  if (refit) fit();
+  else render();
+  panel.querySelector('[data-viewer="size"]').textContent = formatSize(
+    sizeInMillimetres(new THREE.Box3().setFromObject(model)),
+  );
+  host.dataset.detail = detail;
+  host.dataset.state = "ready";
+  statusLine.textContent = "";
+}
+
+// A large model may have a coarse version (files.compact): drawn first, then replaced by the full
+// model, fetched once the coarse one is drawn so that the two do not compete for the network.
+async function showMain(url, bbox, coarseUrl) {
+  let coarseShown = false;
   try {
-    const loaded = await loadModel(url);
-    if (model) scene.remove(model);
-    model = loaded;
-    host.dataset.bbox = bbox || "";
-    scene.add(model);
-    if (wireframe) setWireframe(true);
-    fit();
-    panel.querySelector('[data-viewer="size"]').textContent = formatSize(
-      sizeInMillimetres(new THREE.Box3().setFromObject(model)),
-    );
-    host.dataset.state = "ready";
-    statusLine.textContent = "";
+    if (coarseUrl) {
+      try {
+        show(await loadModel(coarseUrl), bbox, "coarse");
+        coarseShown = true;
+        await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+      } catch (error) {
+        // The full model follows anyway.
+      }
+    }
+    show(await loadModel(url), bbox, "full", !coarseShown);
   } catch (error) {
     fail("The 3D model could not be loaded. Reload the page to try again.");
   }
 }
 
-showMain(host.dataset.modelUrl, host.dataset.bbox);
+showMain(host.dataset.modelUrl, host.dataset.bbox, host.dataset.coarseUrl);
 
 panel.querySelector('[data-viewer="fit"]').addEventListener("click", fit);
 const wireframeButton = panel.querySelector('[data-viewer="wireframe"]');

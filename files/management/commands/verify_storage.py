@@ -44,6 +44,16 @@ def stored_objects(revisions):
         yield StoredObject(revision.storage_key, revision.size, revision.sha256, owner)
         if revision.glb_key:
             yield StoredObject(revision.glb_key, revision.glb_size, revision.glb_sha256, f"{owner} 3D model")
+        if revision.glb_compact_key:
+            yield StoredObject(
+                revision.glb_compact_key, revision.glb_compact_size, revision.glb_compact_sha256, f"{owner} compact 3D model"
+            )
+        if revision.glb_coarse_key:
+            yield StoredObject(
+                revision.glb_coarse_key, revision.glb_coarse_size, revision.glb_coarse_sha256, f"{owner} coarse 3D model"
+            )
+        if revision.dxf_key:
+            yield StoredObject(revision.dxf_key, revision.dxf_size, revision.dxf_sha256, f"{owner} DXF")
 
 
 def is_still_referenced(key):
