@@ -272,3 +272,19 @@ def test_the_hourly_clean_up_removes_orphans_past_the_grace_period_and_logs_each
     assert "models/lost.glb" not in stored_keys()
     assert "removed orphaned models/lost.glb" in caplog.text
     assert verify_storage() == ("All 2 objects verified.\n", None)
+
+
+def test_the_clean_up_keeps_every_file_a_revision_refers_to(bracket, settings):
+    from files.tasks import remove_storage_leftovers
+
+    settings.GLB_COMPACT_MIN_BYTES = 0  # compact even this small model, so it has every kind of file
+    revision = converted(bracket)
+    kept = [revision.storage_key, revision.glb_key, revision.glb_compact_key, revision.glb_coarse_key, revision.dxf_key]
+    assert all(kept), kept
+    settings.STORAGE_LEFTOVER_GRACE_HOURS = 0
+
+    remove_storage_leftovers.delay()
+
+    assert set(kept) <= set(stored_keys())
+    output, error = verify_storage()
+    assert error is None, output

@@ -255,7 +255,7 @@ def test_names_inside_the_archive_are_safe_everywhere(name, safe):
 def test_names_a_spreadsheet_would_run_as_formulas_are_neutralised(as_viewer, as_lead, as_fabricator):
     part = make_part(part_number="=1+2", name='=HYPERLINK("http://evil.example","x")')
     upload(as_fabricator, part, box_step(60, 10, 10), "@SUM(A1).step")
-    assert as_lead.post(f"/api/parts/{part.pk}/approve/").status_code == 200
+    assert approve_by_name(as_lead, part).status_code == 200
 
     _, zipped = get_archive(as_viewer)
     [row] = manifest_of(zipped)

@@ -72,6 +72,7 @@ def test_the_periodic_tasks_clean_uploads_requeue_stalled_conversions_and_tell_w
     tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
 
     assert tasks == {
-        "files.tasks.requeue_stalled_conversions", "files.tasks.expire_uploads", "audit.tasks.tell_what_was_missed",
+        "files.tasks.requeue_stalled_conversions", "files.tasks.expire_uploads", "files.tasks.remove_storage_leftovers",
+        "audit.tasks.tell_what_was_missed",
     }
     assert tasks <= set(app.tasks)
