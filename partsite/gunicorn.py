@@ -10,6 +10,11 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_WORKERS", 2))
 threads = int(os.environ.get("WEB_THREADS", 4))
 worker_class = "gthread"
+# How long an idle kept-alive connection stays open. gunicorn's default, 2 s, is shorter than the
+# pauses of a person or a polling page, so a client often sends on a connection the server is
+# closing that moment and gets a reset (benoitc/gunicorn#1698); `make soak` saw a few per minute.
+# Idle connections wait in the poller, not on a thread.
+keepalive = int(os.environ.get("WEB_KEEPALIVE_SECONDS", 75))
 # gunicorn's control socket (for gunicornc) defaults to one path per user account, which a
 # second site on the same machine would take over and, when it stops, delete. One per data dir.
 control_socket = str(socket_path(settings.DATA_DIR / "gunicorn.ctl"))
