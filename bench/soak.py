@@ -10,6 +10,7 @@ SOAK_OUTPUT (soak-results.json in the site's data dir).
 """
 
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -253,7 +254,43 @@ def main():
     output = Path(os.environ.get("SOAK_OUTPUT", data_dir / "soak-results.json"))
     output.write_text(json.dumps(figures, indent=2))
     print(json.dumps(figures, indent=2))
-    print(f"data dir (logs, locust CSV): {data_dir}")
+    saved = save_for_bench(figures)
+    print(f"data dir (logs, locust CSV): {data_dir}; the figures for `make bench`: {saved}")
+
+
+def save_for_bench(figures):
+    """Add this run's figures to the soak section `make bench` shows (BENCH_SOAK_RESULTS, bench/soak.json),
+    beside those of the other set-up's latest run: each set-up's figures are named after it."""
+    from bench.harness import Figure, Section, Target, markdown_table
+    from bench.machine import stamp
+
+    path = Path(os.environ.get("BENCH_SOAK_RESULTS") or ROOT / "bench" / "soak.json")
+    setup = f"{figures['database']}, {figures['broker']}, {figures['storage']}"
+    section = Section.from_json(json.loads(path.read_text())) if path.is_file() else Section("soak", "Soak")
+    section.figures = [figure for figure in section.figures if not figure.measure.endswith(f"({setup})")]
+    runs = {**section.setup, setup: {**stamp(), "seconds": figures["seconds"], "users": figures["users"]}}
+    section.setup, section.ran = runs, stamp()
+    recovery = figures.get("recovery_seconds")
+    for measure, unit, value, target in [
+        ("requests that failed", "requests", figures.get("errors"), Target("figure", "<=", 0)),
+        ("conversions lost or stuck", "conversions", figures.get("conversions_stuck"), Target("figure", "<=", 0)),
+        ("a new file converted after the worker was killed", "s", recovery, Target("figure", "<=", 60)),
+        ("worker memory, start", "MB", figures.get("worker_rss_mb_start"), None),
+        ("worker memory, end", "MB", figures.get("worker_rss_mb_end"), None),
+    ]:
+        if value is not None:
+            section.figures.append(Figure(f"{measure} ({setup})", unit, [value], target=target, decimals=1))
+    section.tables = [markdown_table(
+        ["Set-up", "Commit", "Date", "Seconds", "Clients"],
+        [[name, run["commit"].split()[0], run["date"], run["seconds"], run["users"]] for name, run in runs.items()],
+    )]
+    section.notes = ("`make soak`: SOAK_USERS clients mixing list, detail, upload, download, moves and reconverts for "
+                     "SOAK_SECONDS against `manage.py serve`, the worker killed half-way (its memory at the end is the "
+                     "restarted worker's). One run per set-up, so each figure is one sample.")
+    raw = dataclasses.asdict(section)
+    raw["figures"] = [figure.as_json() for figure in section.figures]
+    path.write_text(json.dumps(raw, indent=1))
+    return path
 
 
 if __name__ == "__main__":
