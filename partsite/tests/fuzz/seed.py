@@ -30,12 +30,13 @@ def seed():
         part = _ok(lead.post("/api/parts/", {"name": f"Bracket {number}", "amount": number, "subsystem": "Frame"},
                              content_type="application/json"))
         for size in (10, 20):
-            _ok(fabricator.post(f"/api/parts/{part['id']}/revisions/",
-                                {"file": SimpleUploadedFile("bracket.step", box_step(size * number, 10, 5))}))
+            latest = _ok(fabricator.post(f"/api/parts/{part['id']}/revisions/",
+                                         {"file": SimpleUploadedFile("bracket.step", box_step(size * number, 10, 5))}))
         _ok(fabricator.post(f"/api/parts/{part['id']}/revisions/",
                             {"file": SimpleUploadedFile("bracket.pdf", pdf_bytes(1000 + number))}))
         if number >= 2:
-            _ok(lead.post(f"/api/parts/{part['id']}/approve/"))
+            # Named: nothing converts it here, and an unconverted model is approved only by name.
+            _ok(lead.post(f"/api/parts/{part['id']}/approve/", {"revision": latest["id"]}, content_type="application/json"))
         if number >= 3:
             _ok(fabricator.post(f"/api/parts/{part['id']}/claim/"))
         if number >= 4:
