@@ -3,11 +3,11 @@ from csp.decorators import csp_replace, csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from partsite import health
-from partsite.api import AuthCheckView
+from partsite.api import AuthCheckView, SchemaView
 from parts.api import PartViewSet
 
 # The API docs draw their icons from data: URLs. ReDoc also styles itself with <style> elements it
@@ -29,7 +29,7 @@ urlpatterns = [
     path("ready/", health.ready, name="ready"),
     path("admin/", admin.site.urls),
     path("api/auth/check/", AuthCheckView.as_view(), name="auth-check"),
-    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path("api/schema/", SchemaView.as_view(permission_classes=[]), name="schema"),
     # The split view serves Swagger UI's setup as a script of its own, not inline.
     path("api/docs/", swagger_policy(SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=[])),
          name="swagger-ui"),

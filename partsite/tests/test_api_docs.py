@@ -66,3 +66,37 @@ def test_the_schema_validates_and_documents_every_endpoint_without_guesswork():
     for path in ("/api/parts/{id}/approve/", "/api/parts/{part_pk}/revisions/", "/api/uploads/{id}/complete/",
                  "/api/revisions/{id}/model/"):
         assert path in schema
+
+
+def test_clients_asking_for_the_schema_together_are_served_one_at_a_time(db, monkeypatch):
+    """drf-spectacular's first schema in a process loads its extensions lazily, which two threads at
+    once get wrong (a 500): the schema is drawn by one thread at a time."""
+    import threading
+    import time
+
+    from django.test import Client
+    from drf_spectacular.generators import SchemaGenerator
+
+    drawing, most = [0], [0]
+    draw = SchemaGenerator.get_schema
+
+    def slow_draw(self, *args, **kwargs):
+        drawing[0] += 1
+        most[0] = max(most[0], drawing[0])
+        time.sleep(0.2)
+        try:
+            return draw(self, *args, **kwargs)
+        finally:
+            drawing[0] -= 1
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", slow_draw)
+    answers = []
+    clients = [threading.Thread(target=lambda: answers.append(Client().get("/api/schema/").status_code))
+               for _ in range(3)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join()
+
+    assert answers == [200, 200, 200]
+    assert most[0] == 1
