@@ -1,0 +1,1 @@
+"""Schemathesis against a live instance: the seed (.ci/schemathesis.sh runs it)."""
