@@ -8,6 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from conftest import client_for
 
 CHROMIUM = Path(os.environ.get("PARTSITE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -79,3 +82,12 @@ def log_in(live_server):
         return page
 
     return log_in
+
+
+def upload(user, part, content, filename):
+    """Add a revision through the API, as a CAD tool would; the conversion runs when it commits."""
+    response = client_for(user).post(
+        f"/api/parts/{part.pk}/revisions/", {"file": SimpleUploadedFile(filename, content)}, format="multipart"
+    )
+    assert response.status_code == 201, response.content
+    return part.revisions.get(pk=response.json()["id"])

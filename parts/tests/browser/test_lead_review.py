@@ -5,24 +5,15 @@ the amount refused; R4 uploaded, "newer than approved" shown, R4 approved."""
 import re
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import client_for
 from files.tests.samples import box_step
 from parts.lifecycle import Status
 from parts.models import Part
+from parts.tests.browser.conftest import upload
 from parts.tests.factories import make_part
 
 pytestmark = pytest.mark.slow
-
-
-def upload(user, part, content, filename):
-    """Add a revision through the API, as a CAD tool would; the conversion runs when it commits."""
-    response = client_for(user).post(
-        f"/api/parts/{part.pk}/revisions/", {"file": SimpleUploadedFile(filename, content)}, format="multipart"
-    )
-    assert response.status_code == 201, response.content
-    return part.revisions.get(pk=response.json()["id"])
 
 
 def previews_loaded(page, selector, count):

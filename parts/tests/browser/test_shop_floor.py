@@ -3,28 +3,18 @@
 import re
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import client_for
 from files.tests.corpus import real_file
 from files.tests.samples import box_step
 from parts.lifecycle import Status
 from parts.models import Part
-from parts.tests.browser.conftest import PHONE
+from parts.tests.browser.conftest import PHONE, upload
 from parts.tests.browser.pixels import colour_count
 from parts.tests.factories import make_part
 
 # A browser runs in every test here; they are slow next to the rest of the suite.
 pytestmark = pytest.mark.slow
-
-
-def upload(user, part, content, filename):
-    """Add a revision through the API, as a CAD tool would; the conversion runs when it commits."""
-    response = client_for(user).post(
-        f"/api/parts/{part.pk}/revisions/", {"file": SimpleUploadedFile(filename, content)}, format="multipart"
-    )
-    assert response.status_code == 201, response.content
-    return part.revisions.get(pk=response.json()["id"])
 
 
 def shop_with_parts(fabricator, other_fabricator):
