@@ -109,8 +109,10 @@ function showProgress(event) {
   statusLine.textContent = `Loading the 3D model… ${progressBar.value} %`;
 }
 
-// The model as the page draws it: its own colours, softened, with its sharp edges outlined.
-function prepare(gltf) {
+// The model as the page draws it: its own colours, softened, with its sharp edges outlined. A coarse
+// version is drawn without the outline: finding the edges walks every triangle on the main thread,
+// and a simplified mesh's edges are not the part's.
+function prepare(gltf, outlined = true) {
   const loaded = gltf.scene;
   const meshes = [];
   loaded.traverse((node) => {
@@ -127,6 +129,7 @@ function prepare(gltf) {
     mesh.material.polygonOffset = true; // keep the outline drawn on top of the faces
     mesh.material.polygonOffsetFactor = 1;
     mesh.material.polygonOffsetUnits = 1;
+    if (!outlined) continue;
     // The model's sharp edges, as a CAD program draws them.
     const edges = new THREE.LineSegments(new THREE.EdgesGeometry(mesh.geometry, 30), outline);
     edges.userData.outline = true;
@@ -135,11 +138,11 @@ function prepare(gltf) {
   return loaded;
 }
 
-function loadModel(url) {
+function loadModel(url, outlined = true) {
   host.dataset.state = "loading";
   if (progressBar) progressBar.value = 0;
   return new Promise((resolve, reject) => {
-    modelLoader().load(url, (gltf) => resolve(prepare(gltf)), showProgress, reject);
+    modelLoader().load(url, (gltf) => resolve(prepare(gltf, outlined)), showProgress, reject);
   }).finally(() => {
     if (progressBar) progressBar.hidden = true;
   });
@@ -174,7 +177,7 @@ async function showMain(url, bbox, coarseUrl) {
   try {
     if (coarseUrl) {
       try {
-        show(await loadModel(coarseUrl), bbox, "coarse");
+        show(await loadModel(coarseUrl, false), bbox, "coarse");
         coarseShown = true;
         await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
       } catch (error) {
