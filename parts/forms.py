@@ -6,7 +6,8 @@ from django import forms
 from files.models import Kind
 from parts.models import Part
 from parts.lifecycle import RELEASED, RELEASED_FIELDS
-from parts.moves import Person, RevisionChoice, Text
+from parts.materials import thickness_mismatches
+from parts.moves import Acknowledgement, Person, RevisionChoice, Text
 from parts.permissions import assignable_people
 from parts.services import EDITABLE_FIELDS
 
@@ -52,8 +53,19 @@ def _revision_field(choice, part, by_username):
     )
 
 
+def _acknowledgement_field(acknowledgement, part, by_username):
+    """A box to tick; on one part's form it says what it acknowledges, revision by revision."""
+    field = forms.BooleanField(label=acknowledgement.label, required=False, help_text=acknowledgement.help_text)
+    if part is not None:
+        field.help_text = " ".join(f"{revision.label}: {mismatch.message}"
+                                   for revision, mismatch in thickness_mismatches(part).items())
+    return field
+
+
 # How a form asks for each kind of field.
-MOVE_FORM_FIELDS = {Text: _text_field, Person: _person_field, RevisionChoice: _revision_field}
+MOVE_FORM_FIELDS = {
+    Text: _text_field, Person: _person_field, RevisionChoice: _revision_field, Acknowledgement: _acknowledgement_field,
+}
 
 
 class MoveForm(forms.Form):
@@ -73,6 +85,8 @@ class MoveForm(forms.Form):
         by_username = not admin
         for field in spec.fields:
             if part is None and isinstance(field, RevisionChoice):
+                continue
+            if part is not None and isinstance(field, Acknowledgement) and not field.applies(part):
                 continue
             self.fields[field.name] = MOVE_FORM_FIELDS[type(field)](field, part, by_username)
             if isinstance(field, RevisionChoice):

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from files.models import Kind
 from parts.lifecycle import Type
 from parts.models import Material
 
@@ -102,6 +103,19 @@ def thickness_mismatch(part, revision) -> ThicknessMismatch | None:
     if abs(measured - stated) <= tolerance:
         return None
     return ThicknessMismatch(part.material_thickness.strip(), stated, measured)
+
+
+def thickness_mismatches(part) -> dict:
+    """{revision: its ThicknessMismatch} for the part's STEP revisions whose plate is not as thick as the
+    part says: the ones an approval would ask a lead to confirm."""
+    if part is None or part.type != Type.CNC or parse_thickness_mm(part.material_thickness) is None:
+        return {}
+    found = {}
+    for revision in part.revisions.filter(kind=Kind.STEP, geometry__isnull=False).order_by("-number"):
+        mismatch = thickness_mismatch(part, revision)
+        if mismatch is not None:
+            found[revision] = mismatch
+    return found
 
 
 def part_thickness_mismatch(part) -> ThicknessMismatch | None:

@@ -22,6 +22,7 @@ from enum import StrEnum
 from partsite.errors import Invalid
 from parts import permissions
 from parts.lifecycle import Action
+from parts.materials import thickness_mismatches
 
 
 class Style(StrEnum):
@@ -97,6 +98,24 @@ class RevisionChoice:
 
 
 @dataclass(frozen=True)
+class Acknowledgement:
+    """A yes the move's service asks for when what it is about to do needs a lead's second look (a plate
+    not as thick as the part says); false when left out. The service decides when it is needed and
+    refuses without it, naming what to acknowledge, so the API, the pages and the admin all ask.
+    `applies(part)` says whether the part page and the admin's form show the box."""
+
+    name: str
+    label: str
+    applies: Callable
+    help_text: str = ""
+    required = False
+    prefill = False
+
+    def clean(self, value):
+        return bool(value)
+
+
+@dataclass(frozen=True)
 class Confirmation:
     """A box the part page asks to tick before it sends the move, when `applies(part)`.
 
@@ -134,6 +153,12 @@ REASON = Text(
     "reason", "Reason", missing="A reason is required.", multiline=True, help_text="Why; it goes on the timeline.",
 )
 NOTE = Text("note", "Note (optional)", help_text="Goes on the timeline.")
+THICKNESS_CONFIRMED = Acknowledgement(
+    "thickness_confirmed", "Approve although the plate is not as thick as the part says",
+    applies=lambda part: bool(thickness_mismatches(part)),
+    help_text="Needed when the approved model's plate differs from the part's material thickness "
+              "(the part page and the board say by how much).",
+)
 REVISION = RevisionChoice(
     "revision", "Revision to approve",
     help_text="The STEP revision to pin; the latest when left out. One whose 3D model failed or is not "
@@ -142,8 +167,9 @@ REVISION = RevisionChoice(
 
 MOVE_SPECS = {
     Action.APPROVE: MoveSpec("Approve a part in review: pin a STEP revision and the latest drawing", Style.PRIMARY,
-                             (REVISION, NOTE)),
-    Action.REPIN: MoveSpec("Approve a newer revision of a released part (re-pin)", Style.PLAIN, (REVISION, NOTE)),
+                             (REVISION, THICKNESS_CONFIRMED, NOTE)),
+    Action.REPIN: MoveSpec("Approve a newer revision of a released part (re-pin)", Style.PLAIN,
+                           (REVISION, THICKNESS_CONFIRMED, NOTE)),
     Action.ASSIGN: MoveSpec("Assign a part to someone who makes parts", Style.PLAIN, (
         Person("assignee", "Assign to", missing="Choose who to assign the part to.",
                help_text="The username of a lead or fabricator."),

@@ -9,7 +9,7 @@ from partsite.errors import Invalid
 from partsite.serializers import Username, datetime_field, username_json
 from parts.lifecycle import Category, Status
 from parts.models import Part, PartEvent
-from parts.moves import MOVE_SPECS, Person, RevisionChoice, Text
+from parts.moves import MOVE_SPECS, Acknowledgement, Person, RevisionChoice, Text
 from parts.permissions import allowed_actions
 
 User = get_user_model()
@@ -179,8 +179,14 @@ def _revision_field(choice):
     )
 
 
+def _acknowledgement_field(acknowledgement):
+    return serializers.BooleanField(required=False, default=False, help_text=acknowledgement.help_text)
+
+
 # How the API asks for each kind of field.
-MOVE_BODY_FIELDS = {Text: _text_field, Person: PersonField, RevisionChoice: _revision_field}
+MOVE_BODY_FIELDS = {
+    Text: _text_field, Person: PersonField, RevisionChoice: _revision_field, Acknowledgement: _acknowledgement_field,
+}
 
 
 def _pascal(action):

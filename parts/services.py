@@ -22,6 +22,7 @@ from partsite.errors import Conflict, Invalid, NotPermitted
 from partsite.events import EventType, event_record
 from parts import permissions
 from parts.lifecycle import MOVES, RELEASED, RELEASED_FIELDS, Action, Status, Type, illegal_move_message
+from parts.materials import thickness_mismatch
 from parts.models import PagePreference, Part, PartEvent
 from parts.moves import MOVE_SPECS
 
@@ -236,10 +237,11 @@ def _latest_drawing(part):
     return part.revisions.filter(kind=Kind.DRAWING).order_by("-number").first()
 
 
-def _release(part, revision):
+def _release(part, revision, thickness_confirmed=False):
     """What an approval of `part` (locked) pins: the chosen STEP revision, else the latest one, and the
     latest drawing. A CNC part is cut from its model, so it is not approved without one; a model that
-    failed to convert or is not converted yet is approved only when the lead chose it."""
+    failed to convert or is not converted yet is approved only when the lead chose it; a plate not as
+    thick as the part says only when the lead confirmed it."""
     if revision is not None:
         revision = Revision.objects.filter(pk=revision.pk, part=part, kind=Kind.STEP).first()
         if revision is None:
@@ -251,7 +253,17 @@ def _release(part, revision):
             raise Conflict(f"{told}; choose {revision.label} by name to approve it anyway.", field="revision")
     if revision is None and part.type == Type.CNC:
         raise Conflict("no STEP revision; a CNC part is approved with the model it is cut from.")
+    mismatch = thickness_mismatch(part, revision)
+    if mismatch is not None and not thickness_confirmed:
+        raise Conflict(f"{revision.label}: {mismatch.message} Confirm the thickness (thickness_confirmed) to "
+                       "approve it anyway.", field="thickness_confirmed")
     return {"approved_revision": revision, "approved_drawing": _latest_drawing(part)}
+
+
+def _confirmed_thickness(part):
+    """What the timeline says of a thickness the lead confirmed at approval: "" when there was none to confirm."""
+    mismatch = thickness_mismatch(part, part.approved_revision)
+    return f"Thickness confirmed: {mismatch.message.rstrip('.')}" if mismatch else ""
 
 
 def _pinned(part):
@@ -260,8 +272,8 @@ def _pinned(part):
     return " with ".join(pinned)
 
 
-def _with_note(told, note):
-    return ". ".join(text for text in (told, note) if text)
+def _with_note(*texts):
+    return ". ".join(text for text in texts if text)
 
 
 def _record_built_revision(part):
@@ -274,23 +286,25 @@ def _record_built_revision(part):
 
 
 @_move_service(Action.APPROVE)
-def part_approve(*, part, actor, note, revision=None):
+def part_approve(*, part, actor, note, revision=None, thickness_confirmed=False):
     """Release the part: pin `revision` (the latest STEP revision when None) and the latest drawing."""
     return _move(
         Action.APPROVE, part, actor,
-        lambda moved: _with_note(f"Approved {_pinned(moved)}" if _pinned(moved) else "", note),
-        decide=lambda locked: _release(locked, revision), reviewer=actor, reviewed_at=timezone.now(),
+        lambda moved: _with_note(f"Approved {_pinned(moved)}" if _pinned(moved) else "", _confirmed_thickness(moved),
+                                 note),
+        decide=lambda locked: _release(locked, revision, thickness_confirmed), reviewer=actor,
+        reviewed_at=timezone.now(),
     )
 
 
 @_move_service(Action.REPIN)
-def part_repin(*, part, actor, note, revision=None):
+def part_repin(*, part, actor, note, revision=None, thickness_confirmed=False):
     """Approve another revision of a released part (a newer upload does not move the pin by itself)."""
     before = {}
 
     def decide(locked):
         before["label"] = locked.approved_revision.label if locked.approved_revision else "no model"
-        pins = _release(locked, revision)
+        pins = _release(locked, revision, thickness_confirmed)
         if pins["approved_revision"] is None:
             raise Conflict("no STEP revision to approve.")
         if (pins["approved_revision"].pk, getattr(pins["approved_drawing"], "pk", None)) == (
@@ -300,8 +314,9 @@ def part_repin(*, part, actor, note, revision=None):
         return pins
 
     return _move(
-        Action.REPIN, part, actor, lambda moved: _with_note(f"Approved {_pinned(moved)} in place of {before['label']}",
-                                                            note),
+        Action.REPIN, part, actor,
+        lambda moved: _with_note(f"Approved {_pinned(moved)} in place of {before['label']}",
+                                 _confirmed_thickness(moved), note),
         decide=decide, reviewer=actor, reviewed_at=timezone.now(),
     )
 

@@ -146,3 +146,104 @@ def test_only_leads_edit_materials(role, request):
     client.post("/admin/parts/material/add/", {"name": "Delrin", "density_kg_m3": "1410"})
 
     assert not Material.objects.filter(name="Delrin").exists()
+
+
+# Approval asks the lead to confirm a thickness mismatch, on every channel
+
+
+def test_the_api_refuses_to_approve_a_plate_thinner_than_the_part_says_until_the_lead_confirms_it(plate_part, as_lead):
+    part = plate_part("1/4 in")
+
+    refused = as_lead.post(f"/api/parts/{part.pk}/approve/", {}, format="json")
+
+    assert refused.status_code == 409
+    assert "6.00 mm plate, but the part says 1/4 in (6.35 mm)" in refused.json()["detail"]
+    assert "thickness_confirmed" in refused.json()["detail"]
+    part.refresh_from_db()
+    assert (part.status, part.approved_revision) == ("pending", None)
+    assert not part.events.filter(action="approve").exists()
+
+    approved = as_lead.post(f"/api/parts/{part.pk}/approve/", {"thickness_confirmed": True}, format="json")
+
+    assert approved.status_code == 200 and approved.json()["status"] == "reviewed"
+    note = part.events.get(action="approve").note
+    assert note.startswith("Approved R1 plate.step. Thickness confirmed: The model is a 6.00 mm plate")
+
+
+def test_a_plate_as_thick_as_the_part_says_is_approved_without_a_confirmation(plate_part, as_lead):
+    part = plate_part("6 mm")
+
+    approved = as_lead.post(f"/api/parts/{part.pk}/approve/", {}, format="json")
+
+    assert approved.status_code == 200
+    assert "Thickness" not in part.events.get(action="approve").note
+
+
+def test_a_newer_revision_of_the_wrong_thickness_is_not_pinned_unconfirmed(plate_part, as_lead, fabricator,
+                                                                          django_capture_on_commit_callbacks):
+    part = plate_part("6 mm")
+    assert as_lead.post(f"/api/parts/{part.pk}/approve/", {}, format="json").status_code == 200
+    client = Client()
+    client.force_login(fabricator)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_file(client, part, step_of("plate", 100, 60, 8, 50, 30, 8), "plate.step")
+
+    refused = as_lead.post(f"/api/parts/{part.pk}/repin/", {}, format="json")
+
+    assert refused.status_code == 409 and "R2: The model is a 8.00 mm plate" in refused.json()["detail"]
+    part.refresh_from_db()
+    assert part.approved_revision.number == 1
+    assert as_lead.post(f"/api/parts/{part.pk}/repin/", {"thickness_confirmed": True}, format="json").status_code == 200
+
+
+def test_the_part_pages_approve_form_asks_the_lead_to_confirm_the_thickness(plate_part, lead):
+    part = plate_part("1/4 in")
+    page = Client()
+    page.force_login(lead)
+
+    form = page.get(f"/parts/{part.pk}/").content.decode()
+    assert 'name="thickness_confirmed"' in form
+    assert "Approve although the plate is not as thick as the part says" in form
+
+    refused = page.post(f"/parts/{part.pk}/move/approve/", follow=True).content.decode()
+    part.refresh_from_db()
+    assert part.status == "pending" and "Confirm the thickness" in refused
+
+    page.post(f"/parts/{part.pk}/move/approve/", {"thickness_confirmed": "on"})
+    part.refresh_from_db()
+    assert part.status == "reviewed"
+
+
+def test_the_approve_form_has_no_thickness_box_when_the_plate_is_as_thick_as_the_part_says(plate_part, lead):
+    part = plate_part("6 mm")
+    page = Client()
+    page.force_login(lead)
+
+    assert 'name="thickness_confirmed"' not in page.get(f"/parts/{part.pk}/").content.decode()
+
+
+def test_the_admins_approve_button_asks_the_lead_to_confirm_the_thickness(plate_part, lead):
+    part = plate_part("1/4 in")
+    desk = Client()
+    desk.force_login(lead)
+    approve = f"/admin/parts/part/{part.pk}/actions/approve/"
+
+    form = desk.post(approve).content.decode()
+    assert 'name="thickness_confirmed"' in form and "R1: The model is a 6.00 mm plate" in form
+
+    desk.post(approve, {"apply": "1", "revision": ""})
+    part.refresh_from_db()
+    assert part.status == "pending"
+
+    desk.post(approve, {"apply": "1", "revision": "", "thickness_confirmed": "on"})
+    part.refresh_from_db()
+    assert part.status == "reviewed"
+
+
+def test_a_fabricator_sees_the_warning_but_gets_no_approve_form(plate_part, fabricator):
+    part = plate_part("1/4 in")
+
+    page = _page(fabricator, f"/parts/{part.pk}/")
+
+    assert "6.00 mm plate, but the part says 1/4 in (6.35 mm)" in page
+    assert 'name="thickness_confirmed"' not in page

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.django_db
 
 # Each move's body: its fields, and which of them are required. None: the move takes no body.
 BODIES = {
-    "approve": ({"revision", "note"}, set()),
-    "repin": ({"revision", "note"}, set()),
+    "approve": ({"revision", "thickness_confirmed", "note"}, set()),
+    "repin": ({"revision", "thickness_confirmed", "note"}, set()),
     "assign": ({"assignee"}, {"assignee"}),
     "claim": None,
     "unclaim": ({"storage_location"}, {"storage_location"}),
