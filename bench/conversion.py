@@ -11,9 +11,11 @@ each broker of BENCH_BROKER_URL (Partsite's embedded broker and Redis):
   meanwhile: the benchmark learns that the task ended from the worker's log, read as it is
   written, and then reads the timestamps once. The preview the worker draws next is waited
   for the same way, so that the next conversion finds the worker idle.
-- reference: bare cascadio (bench/bare.py) in a child forked from a warm process, as
-  Partsite's child is: multiprocessing's forkserver with numpy and cascadio preloaded,
-  timed from the fork to the child's exit.
+- reference: the same work bare (Bare below): cascadio (bench/bare.py) in a child forked
+  from a warm process, as Partsite's child is (multiprocessing's forkserver with numpy and
+  cascadio preloaded), then what the worker does after it since issue 15: gltfpack's compact
+  and coarse copies of a GLB over 1 MB, and the B-rep measurement (facts, plate check, DXF)
+  in a child of its own warm fork server; timed from the first fork to the last exit.
 
 The two alternate file by file (pipeline first, then the reference first, ...), each after
 every dirty page is written back, and both read the file from the page cache. One sample
@@ -23,6 +25,7 @@ corpus's convertible file nearest 100 KB. BENCH_QUICK=1 leaves out the files of 
 whose conversions take most of the time.
 """
 
+import contextlib
 import csv
 import datetime
 import multiprocessing
@@ -61,12 +64,21 @@ def corpus():
     return files, min(convertible, key=lambda path: abs(path.stat().st_size - SMALL_FILE_BYTES))
 
 
+# As the worker's settings have them (partsite/settings.py), unless the environment says otherwise.
+COMPACT_MIN_BYTES = int(os.environ.get("GLB_COMPACT_MIN_BYTES", 1024 * 1024))
+COMPACT_TIMEOUT_S = float(os.environ.get("GLB_COMPACT_TIMEOUT_SECONDS", 120))
+
+
 def _moment(text):
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 class Bare:
-    """Bare cascadio in children of a warm fork server (bench/bare.py)."""
+    """The conversion's work without Partsite around it: bare cascadio in a child of a warm fork server
+    (bench/bare.py), then, as the worker does after it (files.conversion.revision_convert), gltfpack's
+    compact and coarse copies of a GLB over GLB_COMPACT_MIN_BYTES (files.compact: a node process each)
+    and the B-rep measurement in a child of the geometry's warm fork server (files.geometry), with no
+    queue, storage or database."""
 
     def __init__(self, scratch):
         # As Partsite's fork server runs (files/forkserver.py): numpy without a thread pool of its own to
@@ -79,11 +91,20 @@ class Bare:
 
     def __call__(self, path):
         from bench.bare import convert
+        from files.compact import compact_glb
+        from files.geometry import measure_step
 
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.glb_path)
         child = self.context.Process(target=convert, args=(str(path), self.glb_path))
         started = time.perf_counter()
         child.start()
         child.join()
+        if os.path.exists(self.glb_path) and os.path.getsize(self.glb_path) > COMPACT_MIN_BYTES:
+            compact_glb(self.glb_path, self.glb_path + ".meshopt.glb", timeout_s=COMPACT_TIMEOUT_S)
+            compact_glb(self.glb_path, self.glb_path + ".coarse.glb", timeout_s=COMPACT_TIMEOUT_S, coarse=True)
+        if os.path.exists(self.glb_path):  # as the worker, which measures what converted
+            measure_step(str(path), self.glb_path + ".facts.json")
         return time.perf_counter() - started
 
 
@@ -160,7 +181,8 @@ def measure_broker(section, broker, files, small, bare, scratch):
     reference = [sum(row["bare"][index] for row in rows.values()) for index in range(SAMPLES)]
     section.add(Figure(
         f"Conversion of the corpus ({len(files)} files), pipeline on {name}", "s", pipeline,
-        "bare cascadio in a child forked from a warm process, the same files", reference,
+        "the same work bare: cascadio in a child forked from a warm process, gltfpack over 1 MB, the B-rep "
+        "measurement in a warm child; the same files", reference,
         Target("ratio", "<=", OVERHEAD_TARGET), decimals=2,
         note="queued to finished, from the worker's timestamps",
     ))
@@ -175,7 +197,7 @@ def measure_broker(section, broker, files, small, bare, scratch):
         return f"{statistics.median(values):.{decimals}f}" if values else "-"
 
     section.tables.append(f"On {site.setup['broker']}, medians of {SAMPLES} samples (seconds):\n\n" + markdown_table(
-        ("File", "Size (KB)", "Outcome", "Bare, in a child", "Pipeline", "Queue wait", "Worker", "Child",
+        ("File", "Size (KB)", "Outcome", "Bare", "Pipeline", "Queue wait", "Worker", "Child",
          "Pipeline − bare", "Preview task"),
         [(file_name, row["size_kb"], row["outcome"][-1][:40], median(row["bare"]), median(row["pipeline"]),
           median(row["queue wait"]), median(row["worker"]), median(row["child"]),
@@ -209,9 +231,12 @@ def main():
         "*Pipeline*: the revision's `conversion_finished_at − conversion_queued_at` after a simple upload, with one "
         "Celery worker (prefork, concurrency 1). *Queue wait*: queued to claimed (`conversion_started_at`), the "
         "broker's delivery. *Worker*: claimed to finished: copying the STEP file out of storage, the child, storing "
-        "the GLB, recording it. *Child*: the converter child's own wall time (`conversion_seconds`), from the same "
-        "runs. *Bare, in a child*: bench/bare.py in a child of multiprocessing's forkserver with numpy and cascadio "
-        "preloaded, from the fork to its exit. *Preview task*: the worker's time for the preview it draws after "
+        "the GLB, compacting a GLB over 1 MB with gltfpack, measuring the B-rep in a child, storing and recording "
+        "it all. *Child*: the converter child's own wall time (`conversion_seconds`), from the same runs. *Bare*: "
+        "the same work with nothing of Partsite's around it: bench/bare.py in a child of multiprocessing's "
+        "forkserver with numpy and cascadio preloaded, then gltfpack (files.compact) for a GLB over 1 MB and the "
+        "B-rep measurement (files.geometry.measure_step, a child of its warm fork server), from the first fork to "
+        "the last exit. *Preview task*: the worker's time for the preview it draws after "
         "each conversion (from Celery's log line), outside the pipeline's time.",
         *(["Not run: " + "; ".join(skipped) + "."] if skipped else []),
     ])

@@ -157,8 +157,9 @@ def seed():
         with connection.transaction():
             blanks = blank_by_default(connection)
             connection.execute(SEED_SQL.replace("%(parts)s", str(PARTS)).replace("%%", "%"))
-            for table, column, _ in blanks:
-                connection.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" DROP DEFAULT')
+        # Once committed: PostgreSQL alters no table with deferred foreign-key checks still pending.
+        for table, column, _ in blanks:
+            connection.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" DROP DEFAULT')
         connection.execute("VACUUM ANALYZE")
         print(f"  seeded in {time.perf_counter() - started:.0f} s", flush=True)
 

@@ -13,7 +13,10 @@ over the same bytes from the same HTTP client:
 
 Before every sample, of either kind: the objects the previous one stored are deleted, every
 dirty page is written back (sync), and the file about to be read is read once, so that both
-start with the same page cache and no pending write-back. A sample of a small file is
+start with the same page cache and no pending write-back. An upload sample ends when what it
+wrote is on disk (a sync, timed): a write the page cache has only taken in is not stored yet,
+and how much of it the kernel writes back during the sample is luck that made the ratio swing
+several-fold between samples on this machine (0.16-1.25). A sample of a small file is
 several transfers in a row, as many as the reference makes in a second, so that no sample
 is too short to measure.
 """
@@ -26,7 +29,7 @@ from pathlib import Path
 
 from bench.harness import QUICK, Figure, Section, Target, envlist, interleaved, markdown_table
 from bench.servers import MinimalServer, MotoServer
-from bench.site import MIB, Site, flush_writes, generate_step, warm
+from bench.site import MIB, Site, flush_writes, generate_step, pin_apart, warm
 
 STORAGES = envlist("BENCH_STORAGE", "local,s3")
 SIZES_MB = [int(size) for size in envlist("BENCH_SIZES_MB", "50" if QUICK else "50,200,500")]
@@ -138,14 +141,16 @@ def measure(section, site, storage, files, reference, objects):
         def simple(path=path, size_mb=size_mb, sha256=sha256, repeats=repeats):
             part_ids = [site.new_part() for _ in range(repeats)]
             revisions = []
-            seconds = timed(lambda: revisions.extend(site.upload_simple(path, part_id) for part_id in part_ids))
+            seconds = timed(lambda: (revisions.extend(site.upload_simple(path, part_id) for part_id in part_ids),
+                                     flush_writes()))
             check(all(revision["sha256"] == sha256 for revision in revisions), "the simple upload stored other bytes")
             return repeats * size_mb / seconds
 
         def direct(path=path, size_mb=size_mb, sha256=sha256, repeats=repeats):
             part_ids = [site.new_part() for _ in range(repeats)]
             outcomes = []
-            seconds = timed(lambda: outcomes.extend(site.upload_direct(path, sha256, part_id) for part_id in part_ids))
+            seconds = timed(lambda: (outcomes.extend(site.upload_direct(path, sha256, part_id) for part_id in part_ids),
+                                     flush_writes()))
             check(all(revision["sha256"] == sha256 for revision, _ in outcomes), "the direct upload stored other bytes")
             upload = outcomes[0][1]
             rows.append((storage, size_mb, len(upload["parts"]), upload["part_size"] // MIB,
@@ -153,7 +158,7 @@ def measure(section, site, storage, files, reference, objects):
             return repeats * size_mb / seconds
 
         def upload_reference(path=path, size_mb=size_mb, repeats=repeats):
-            return repeats * size_mb / timed(lambda: [reference.upload(path) for _ in range(repeats)])
+            return repeats * size_mb / timed(lambda: ([reference.upload(path) for _ in range(repeats)], flush_writes()))
 
         for name, action in (("simple", simple), ("direct (resumable, in parts)", direct)):
             mine, theirs = interleaved(action, upload_reference, settle)
@@ -161,7 +166,7 @@ def measure(section, site, storage, files, reference, objects):
                 f"Upload {size_mb} MB, {name}, {storage}", "MB/s", mine, reference.upload_how, theirs,
                 Target("ratio", ">=", RATIO_TARGET),
                 note=("includes completing: joining the parts and hashing the whole file again; "
-                      if name.startswith("direct") else "") + f"{repeats} uploads a sample",
+                      if name.startswith("direct") else "") + f"{repeats} uploads a sample, until written to disk",
             ))
 
         kept = site.upload_simple(path)
@@ -225,6 +230,7 @@ def main():
             if storage == "local":
                 site = Site(scratch / "local", max_upload_mb=max_upload_mb)
                 with site, MinimalServer(scratch / "local" / "minimal", site.data_dir) as server:
+                    site.setup["cores"] = pin_apart([site.process.pid, server.process.pid])
                     print(f"Local disk: {site.setup}", flush=True)
                     section.setup["local"] = site.setup
                     objects = LocalObjects(site.data_dir)
@@ -233,6 +239,7 @@ def main():
                 with MotoServer() as moto:
                     site = Site(scratch / "s3", max_upload_mb=max_upload_mb, storage_env=moto.env())
                     with site:
+                        site.setup["cores"] = pin_apart([site.process.pid, moto.process.pid])
                         print(f"S3: {site.setup}", flush=True)
                         section.setup["s3"] = site.setup
                         parts_rows += measure(section, site, "s3", files, S3Reference(moto), S3Objects(moto))
