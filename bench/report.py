@@ -75,15 +75,17 @@ def render(run):
         "",
         "## Load",
         "",
-        "Load is the 1-minute load average; *others* is the CPU time of processes other than the benchmark's "
-        "own (shared services it uses, such as PostgreSQL, included), in cores, averaged over the stretch.",
+        "Load is the 1-minute load average; *services* is the CPU time of the shared services the sections drive "
+        "(PostgreSQL, Redis); *others* is that of every other process but the benchmark's own; both in cores, "
+        "averaged over the stretch.",
         "",
         markdown_table(
-            ("Stretch", "Seconds", "Load before → after", "Cores busy, all", "Cores busy, others"),
+            ("Stretch", "Seconds", "Load before → after", "Cores busy, all", "Cores busy, services",
+             "Cores busy, others"),
             [("idle check before the run", *_busy_cells(run["idle_check"]))] + [
                 (raw["name"], *_busy_cells(raw["busy"])) for _, raw in sections if raw.get("busy")
             ],
-            numeric={1, 3, 4},
+            numeric={1, 3, 4, 5},
         ),
         "",
         "## Summary",
@@ -127,7 +129,9 @@ def render(run):
 
 def _busy_cells(busy):
     return (f"{busy['seconds']:.0f}", f"{busy['load_before']:.1f} → {busy['load_after']:.1f}",
-            f"{busy['cores_busy']:.2f}", f"{busy['cores_busy_others']:.2f}")
+            f"{busy['cores_busy']:.2f}",
+            f"{busy['cores_busy_services']:.2f}" if "cores_busy_services" in busy else "not measured",
+            f"{busy['cores_busy_others']:.2f}")
 
 
 def _setups(setup):
