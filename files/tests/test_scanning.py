@@ -88,7 +88,8 @@ def test_the_archive_refuses_a_revision_that_is_not_clean(scanning, as_fabricato
     part = make_part()
     with scanned:
         post_file(as_fabricator, part, infected_step(), "bracket.step")
-    part_services.part_approve(part=part, actor=lead, note="", revision=part.revisions.latest_step())
+    part_services.part_approve(part=part, actor=lead, note="", revision=part.revisions.latest_step(),
+                               thickness_confirmed=True)
 
     response = as_lead.get("/api/parts/archive/")
 
