@@ -6,7 +6,6 @@ from django import forms
 from files.models import Kind
 from parts.models import Part
 from parts.lifecycle import RELEASED, RELEASED_FIELDS
-from parts.materials import thickness_mismatches
 from parts.moves import Acknowledgement, Person, RevisionChoice, Text
 from parts.permissions import assignable_people
 from parts.services import EDITABLE_FIELDS
@@ -54,12 +53,14 @@ def _revision_field(choice, part, by_username):
 
 
 def _acknowledgement_field(acknowledgement, part, by_username):
-    """A box to tick; on one part's form it says what it acknowledges, revision by revision."""
-    field = forms.BooleanField(label=acknowledgement.label, required=False, help_text=acknowledgement.help_text)
-    if part is not None:
-        field.help_text = " ".join(f"{revision.label}: {mismatch.message}"
-                                   for revision, mismatch in thickness_mismatches(part).items())
-    return field
+    """A box to tick; on one part's form it says what there is to acknowledge on that part, and
+    there is no box when there is nothing (None). The bulk form, for any part, always has it."""
+    if part is None:
+        return forms.BooleanField(label=acknowledgement.label, required=False, help_text=acknowledgement.help_text)
+    explanation = acknowledgement.explain(part)
+    if not explanation:
+        return None
+    return forms.BooleanField(label=acknowledgement.label, required=False, help_text=explanation)
 
 
 # How a form asks for each kind of field.
@@ -86,9 +87,10 @@ class MoveForm(forms.Form):
         for field in spec.fields:
             if part is None and isinstance(field, RevisionChoice):
                 continue
-            if part is not None and isinstance(field, Acknowledgement) and not field.applies(part):
+            form_field = MOVE_FORM_FIELDS[type(field)](field, part, by_username)
+            if form_field is None:  # nothing to acknowledge on this part
                 continue
-            self.fields[field.name] = MOVE_FORM_FIELDS[type(field)](field, part, by_username)
+            self.fields[field.name] = form_field
             if isinstance(field, RevisionChoice):
                 self.initial[field.name] = ""  # "The latest" is ticked until another is chosen
             if part is not None and field.prefill:

@@ -102,11 +102,12 @@ class Acknowledgement:
     """A yes the move's service asks for when what it is about to do needs a lead's second look (a plate
     not as thick as the part says); false when left out. The service decides when it is needed and
     refuses without it, naming what to acknowledge, so the API, the pages and the admin all ask.
-    `applies(part)` says whether the part page and the admin's form show the box."""
+    `explain(part)` says what there is to acknowledge on one part (empty when nothing): the part
+    page and the admin's form show the box, with that as its help, only when there is something."""
 
     name: str
     label: str
-    applies: Callable
+    explain: Callable
     help_text: str = ""
     required = False
     prefill = False
@@ -155,7 +156,8 @@ REASON = Text(
 NOTE = Text("note", "Note (optional)", help_text="Goes on the timeline.")
 THICKNESS_CONFIRMED = Acknowledgement(
     "thickness_confirmed", "Approve although the plate is not as thick as the part says",
-    applies=lambda part: bool(thickness_mismatches(part)),
+    explain=lambda part: " ".join(f"{revision.label}: {mismatch.message}"
+                                  for revision, mismatch in thickness_mismatches(part).items()),
     help_text="Needed when the approved model's plate differs from the part's material thickness "
               "(the part page and the board say by how much).",
 )
