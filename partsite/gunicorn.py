@@ -32,15 +32,29 @@ logconfig_dict = {
     },
 }
 
-# glibc gives each thread that allocates its own malloc arena (up to 8 per core), and the
-# threads of a request and of boto3's uploads to S3 each keep megabytes in theirs: with
-# two arenas, a worker that had sent a 500 MB file to S3 held about 140 MB instead of 163
-# (bench/NOTES.md, Uploads; `make bench` checks the peak, < 150 MB, every run). Set here, in the
-# master, so that every worker forked from it inherits it.
+# glibc's malloc, tuned in the master so that every worker forked from it inherits it:
+#
+# - Arenas: glibc gives each thread that allocates its own arena (up to 8 per core), and the
+#   threads of a request and of boto3's uploads to S3 each keep megabytes in theirs: with two
+#   arenas, a worker that had sent a 500 MB file to S3 held about 140 MB instead of 163
+#   (bench/NOTES.md, Uploads; `make bench` checks the peak, < 150 MB, every run).
+# - Buffers of a transfer: a file arrives and leaves in 1 MiB chunks. Left to itself, glibc
+#   maps each such chunk fresh from the kernel and hands it back when it is freed, or trims it
+#   off the heap, so every 4 KiB page of a chunk costs a page fault: about 200,000 faults for
+#   a 500 MB upload, and on a virtual machine that returns freed memory to its host the upload
+#   ran at 374 MB/s instead of 618 (bench/NOTES.md, Page faults). Chunks up to 4 MiB come
+#   from the heap, and up to 32 MiB of free heap is kept for the next chunk.
+#   boto3's 8 MiB parts are still mapped and unmapped whole, as before.
+MALLOC_SETTINGS = {
+    -8: int(os.environ.get("MALLOC_ARENA_MAX", 2)),  # M_ARENA_MAX
+    -3: 4 * 1024 * 1024,  # M_MMAP_THRESHOLD (setting it also stops glibc moving it)
+    -1: 32 * 1024 * 1024,  # M_TRIM_THRESHOLD
+}
 try:
     import ctypes
 
-    _M_ARENA_MAX = -8
-    ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, int(os.environ.get("MALLOC_ARENA_MAX", 2)))
-except (OSError, AttributeError):  # not glibc: its allocator has no arenas to cap
+    _libc = ctypes.CDLL("libc.so.6")
+    for _parameter, _value in MALLOC_SETTINGS.items():
+        _libc.mallopt(_parameter, _value)
+except (OSError, AttributeError):  # not glibc: another allocator, with settings of its own
     pass
