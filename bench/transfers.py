@@ -5,8 +5,9 @@ gunicorn (one worker) and takes generated STEP files of BENCH_SIZES_MB through t
 upload, the direct (resumable) upload and the download, each interleaved with its reference
 over the same bytes from the same HTTP client:
 
-- local disk: bench/minimal_server.py, which only writes a PUT's body into a folder on the
-  same file system, and sends a file back with sendfile();
+- local disk: bench/minimal_server.py, which only hashes a PUT's body (SHA-256, as every
+  upload must be) and writes it into a folder on the same file system, and sends a file
+  back with sendfile();
 - S3: boto3's multipart upload of the file to the same bucket (8 MiB parts, two at a time,
   as Partsite sends it), and a GET of the same object through a presigned URL (where
   Partsite's download redirects).
@@ -52,14 +53,15 @@ def check(condition, problem):
 class LocalReference:
     """The minimal server, writing into and reading from a folder beside Partsite's storage."""
 
-    upload_how = "the same client's HTTP PUT to a minimal server writing into the same file system"
+    upload_how = "the same client's HTTP PUT to a minimal server hashing (SHA-256) and writing into the same file system"
     download_how = "the same client's HTTP GET from a minimal server sending the file with sendfile()"
 
     def __init__(self, server):
         self.server = server
 
-    def upload(self, path):
-        self.server.http.send("PUT", f"/upload-{uuid.uuid4().hex}.step", path, expect=(201,))
+    def upload(self, path, sha256):
+        stored = self.server.http.send("PUT", f"/upload-{uuid.uuid4().hex}.step", path, expect=(201,))
+        check(stored.decode() == sha256, "the minimal server stored other bytes")
 
     def keep_for_download(self, path):
         name = f"download-{uuid.uuid4().hex}.step"
@@ -92,7 +94,7 @@ class S3Reference:
     def __init__(self, moto):
         self.moto = moto
 
-    def upload(self, path):
+    def upload(self, path, sha256):
         from boto3.s3.transfer import TransferConfig
 
         self.moto.client.upload_file(
@@ -136,7 +138,8 @@ def measure(section, site, storage, files, reference, objects):
         # A sample shorter than a second is mostly scheduling noise: a sample of a small file is as
         # many transfers, of either kind, as the reference (the faster) makes in a second.
         site.upload_simple(path)
-        repeats = max(1, math.ceil(MIN_SAMPLE_SECONDS / timed(lambda path=path: reference.upload(path))))
+        once = timed(lambda path=path, sha256=sha256: reference.upload(path, sha256))
+        repeats = max(1, math.ceil(MIN_SAMPLE_SECONDS / once))
 
         def simple(path=path, size_mb=size_mb, sha256=sha256, repeats=repeats):
             part_ids = [site.new_part() for _ in range(repeats)]
@@ -157,8 +160,9 @@ def measure(section, site, storage, files, reference, objects):
                          where_parts_went(site, upload)))
             return repeats * size_mb / seconds
 
-        def upload_reference(path=path, size_mb=size_mb, repeats=repeats):
-            return repeats * size_mb / timed(lambda: ([reference.upload(path) for _ in range(repeats)], flush_writes()))
+        def upload_reference(path=path, size_mb=size_mb, sha256=sha256, repeats=repeats):
+            return repeats * size_mb / timed(
+                lambda: ([reference.upload(path, sha256) for _ in range(repeats)], flush_writes()))
 
         for name, action in (("simple", simple), ("direct (resumable, in parts)", direct)):
             mine, theirs = interleaved(action, upload_reference, settle)
