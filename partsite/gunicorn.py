@@ -43,8 +43,8 @@ logconfig_dict = {
 #   off the heap, so every 4 KiB page of a chunk costs a page fault: about 200,000 faults for
 #   a 500 MB upload, and on a virtual machine that returns freed memory to its host the upload
 #   ran at 374 MB/s instead of 618 (bench/NOTES.md, Page faults). Chunks up to 4 MiB come
-#   from the heap, and up to 32 MiB of free heap is kept for the next chunk.
-#   boto3's 8 MiB parts are still mapped and unmapped whole, as before.
+#   from the heap, and up to 32 MiB of free heap is kept for the next ones; boto3's 8 MiB parts
+#   are still mapped and unmapped whole, as before.
 MALLOC_SETTINGS = {
     -8: int(os.environ.get("MALLOC_ARENA_MAX", 2)),  # M_ARENA_MAX
     -3: 4 * 1024 * 1024,  # M_MMAP_THRESHOLD (setting it also stops glibc moving it)
