@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.http import content_disposition_header
 
-from files.storage import CHUNK_BYTES, PartSet, PartsGone, Vault, new_upload_key
+from files.storage import CHUNK_BYTES, Digest, PartSet, PartsGone, Vault, new_upload_key
 from partsite.errors import NotFound
 
 SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -134,7 +134,9 @@ class LocalVault(Vault):
     def assemble(self, upload):
         """Join the parts by appending each to the first, deleting it once appended, and rename the whole
         into place: the disk never holds more than the file and one part. An append that fails (a full
-        disk) is cut off again, so the parts not yet appended stay and completing can be tried again."""
+        disk) is cut off again, so the parts not yet appended stay and completing can be tried again.
+        The whole is digested as it is joined (what was joined before, then each part on its way), so
+        the file is not read again for its SHA-256."""
         folder = self._folder(upload)
         joined = folder / JOINED
         done = _joined_parts(upload, folder)
@@ -145,8 +147,11 @@ class LocalVault(Vault):
             out.truncate(sum(upload.part_length(number) for number in range(1, done + 1)))  # a torn append
             for number in range(1, done + 1):
                 (folder / f"{number}.part").unlink(missing_ok=True)  # appended before a crash
+            digest = Digest()
+            while chunk := out.read(CHUNK_BYTES):
+                digest.update(chunk)
             for number in range(done + 1, upload.part_count + 1):
-                _append(out, folder / f"{number}.part")
+                _append(out, folder / f"{number}.part", digest)
         target = Path(self.storage.path(upload.storage_key))
         target.parent.mkdir(parents=True, exist_ok=True)
         if settings.FILE_UPLOAD_PERMISSIONS is not None:
@@ -159,7 +164,7 @@ class LocalVault(Vault):
             with open(joined, "rb") as whole:  # the parts folder is on another disk than the storage
                 self.save(upload.storage_key, whole)
             joined.unlink()
-        return self.digest(upload.storage_key)
+        return digest
 
     def discard_parts(self, upload):
         shutil.rmtree(self._folder(upload), ignore_errors=True)
@@ -217,13 +222,16 @@ def _joined_parts(upload, folder):
     return count
 
 
-def _append(out, part_path):
-    """Append one part to the joined file, then delete the part; cut the file back if that fails."""
+def _append(out, part_path, digest):
+    """Append one part to the joined file, digesting it on the way, then delete the part; cut the file
+    back if that fails (the digest is then thrown away with the failed completion)."""
     out.seek(0, os.SEEK_END)
     size_before = out.tell()
     try:
         with open(part_path, "rb") as part:
-            shutil.copyfileobj(part, out, CHUNK_BYTES)
+            while chunk := part.read(CHUNK_BYTES):
+                digest.update(chunk)
+                out.write(chunk)
         out.flush()
         os.fsync(out.fileno())
     except BaseException:
