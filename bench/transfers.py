@@ -18,9 +18,9 @@ start with the same page cache and no pending write-back. An upload sample ends 
 wrote is on disk (a sync, timed): a write the page cache has only taken in is not stored yet,
 and how much of it the kernel writes back during the sample is luck that made the ratio swing
 several-fold between samples on this machine (0.16-1.25). On local disk an upload sample,
-of either kind, is timed right after an untimed one of its own kind (after_the_same). A sample of a small file is
-several transfers in a row, as many as the reference makes in a second, so that no sample
-is too short to measure.
+of either kind, is timed right after an untimed one of its own kind (after_the_same). A
+sample of a small file is several transfers in a row, as many as the reference makes in a
+second, so that no sample is too short to measure.
 """
 
 import math
@@ -96,6 +96,8 @@ class S3Reference:
         self.moto = moto
 
     def upload(self, path, sha256):
+        # S3 answers with no SHA-256 to check (a multipart ETag is not a digest of the file); the
+        # figure's own uploads are checked, and the reference's bytes are boto3's own.
         from boto3.s3.transfer import TransferConfig
 
         self.moto.client.upload_file(
@@ -166,7 +168,7 @@ def measure(section, site, storage, files, reference, objects):
                 lambda: ([reference.upload(path, sha256) for _ in range(repeats)], flush_writes()))
 
         for name, action in (("simple", simple), ("direct (resumable, in parts)", direct)):
-            if storage == "local":  # see "After the same transfer" above
+            if storage == "local":  # the local reference's speed depends on what ran before it
                 action, their_action = after_the_same(action, settle), after_the_same(upload_reference, settle)
             else:
                 their_action = upload_reference
