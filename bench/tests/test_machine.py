@@ -29,6 +29,10 @@ def test_the_cpu_a_shared_service_takes_is_the_benchmarks_not_a_busy_machines():
     finally:
         service.communicate("")
 
+    # The second it burnt is in the services column, and taken out of the others': whatever else the
+    # machine ran meanwhile (another test worker, say) may fill either column, never empty one.
+    busy_seconds = stretch["cores_busy"] * stretch["seconds"]
     services_seconds = stretch["cores_busy_services"] * stretch["seconds"]
+    others_seconds = stretch["cores_busy_others"] * stretch["seconds"]
     assert services_seconds >= 0.9
-    assert stretch["cores_busy_others"] * stretch["seconds"] < services_seconds
+    assert others_seconds <= busy_seconds - 0.9
