@@ -130,17 +130,22 @@ def percentile(values, share):
     return ordered[min(len(ordered), max(1, math.ceil(share * len(ordered)))) - 1]
 
 
-def interleaved(figure, reference, settle=None, samples=None):
+def interleaved(figure, reference, settle=None, samples=None, swap=True):
     """Run figure() and reference() `samples` times each, alternating which goes first.
 
     Each returns its measurement (a number). `settle()` runs before every one of them, so
     both start from the same state (page cache warmed, previous writes flushed).
     Returns (figure samples, reference samples), paired in order.
+
+    With swap=False the figure always goes first (A B A B ...), so every sample of either
+    follows one of the other: for a measure whose speed depends on what ran just before it,
+    where A B B A gives half the samples one history and half another (bench/NOTES.md, Page
+    faults).
     """
     mine, theirs = [], []
     for index in range(samples or SAMPLES):
         order = ((figure, mine), (reference, theirs))
-        for action, into in order if index % 2 == 0 else reversed(order):
+        for action, into in order if index % 2 == 0 or not swap else reversed(order):
             if settle:
                 settle()
             into.append(action())

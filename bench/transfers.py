@@ -170,9 +170,9 @@ def measure(section, site, storage, files, reference, objects):
         for name, action in (("simple", simple), ("direct (resumable, in parts)", direct)):
             if storage == "local":  # the local reference's speed depends on what ran before it
                 action, their_action = after_the_same(action, settle), after_the_same(upload_reference, settle)
+                mine, theirs = interleaved(action, their_action, settle, swap=False)
             else:
-                their_action = upload_reference
-            mine, theirs = interleaved(action, their_action, settle)
+                mine, theirs = interleaved(action, upload_reference, settle)
             section.add(Figure(
                 f"Upload {size_mb} MB, {name}, {storage}", "MB/s", mine, reference.upload_how, theirs,
                 Target("ratio", ">=", RATIO_TARGET),
