@@ -176,7 +176,7 @@ def measure(section, site, storage, files, reference, objects):
             section.add(Figure(
                 f"Upload {size_mb} MB, {name}, {storage}", "MB/s", mine, reference.upload_how, theirs,
                 Target("ratio", ">=", RATIO_TARGET),
-                note=("includes completing: joining the parts and hashing the whole file again; "
+                note=("includes completing: each part appended to the file, hashed on the way and synced to disk; "
                       if name.startswith("direct") else "") + f"{repeats} uploads a sample, until written to disk",
             ))
 
