@@ -18,6 +18,7 @@ the upload is completed.
 import abc
 import hashlib
 import io
+import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -303,11 +304,11 @@ _current = None
 
 
 def _vault_for(storage):
-    # Imported here: both modules build on this one, and a local site never needs boto3.
-    from storages.backends.s3 import S3Storage
-
-    if isinstance(storage, S3Storage):
-        from files.storage.s3 import S3Vault
+    # A storage is an S3Storage only if Django imported its module to build it: asking so, rather
+    # than importing it, keeps boto3 (13 MB a web worker) out of a local site.
+    s3_backend = sys.modules.get("storages.backends.s3")
+    if s3_backend and isinstance(storage, s3_backend.S3Storage):
+        from files.storage.s3 import S3Vault  # imported here: it builds on this module
 
         return S3Vault(storage)
     from files.storage.local import LocalVault
