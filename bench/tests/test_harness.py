@@ -16,11 +16,11 @@ def test_the_figure_and_its_reference_take_turns_going_first_each_after_the_same
     assert mine == [2.0] * 4 and theirs == [1.0] * 4
 
 
-
 def test_without_swapping_the_figure_always_goes_first_so_every_sample_follows_one_of_the_other():
     calls = []
     interleaved(lambda: calls.append("figure") or 2.0, lambda: calls.append("reference") or 1.0, samples=3, swap=False)
     assert calls == ["figure", "reference"] * 3
+
 
 def test_the_ratio_is_the_median_of_each_pair_so_one_slow_moment_spoils_one_pair_only():
     # The third pair met a busy machine on the figure's turn.
