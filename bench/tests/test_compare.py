@@ -26,19 +26,19 @@ def written(tmp_path, name, run):
 
 def test_a_ratio_that_moved_more_than_ten_percent_does_not_agree():
     rows = compared(a_run(700, [upload(90.0)]), a_run(700, [upload(75.0)]))
-    assert rows == [("Upload 50 MB, simple, local", "ratio", "0.9", "0.75", "0.83", "NO", True)]
+    assert rows == [("Upload 50 MB, simple, local", "ratio", "0.9", "0.75", "0.83", "NO", True, "0.9", "0.75")]
 
 
 def test_a_ratio_within_ten_percent_agrees():
     rows = compared(a_run(700, [upload(90.0)]), a_run(700, [upload(85.0)]))
-    assert rows[0][-3:] == ("0.94", "yes", True)
+    assert (rows[0].b_over_a, rows[0].agreement, rows[0].counted) == ("0.94", "yes", True)
 
 
 def test_seconds_from_a_machine_half_as_fast_are_scaled_before_they_are_compared():
     first_frame = "First frame of the biggest model"
     rows = compared(a_run(800, [Figure(first_frame, "s", [2.0] * 5)]),
                     a_run(400, [Figure(first_frame, "s", [4.2] * 5)]))
-    assert rows == [(first_frame, "s, B scaled to A's machine", "2", "2.1", "1.05", "yes", False)]
+    assert rows == [(first_frame, "s, B scaled to A's machine", "2", "2.1", "1.05", "yes", False, "2", "2.1")]
 
 
 def test_memory_and_counts_are_compared_as_measured():
@@ -46,13 +46,25 @@ def test_memory_and_counts_are_compared_as_measured():
         a_run(800, [Figure("Peak memory", "MB", [110.0]), Figure("Messages lost", "messages", [0, 0, 0])]),
         a_run(400, [Figure("Peak memory", "MB", [130.0]), Figure("Messages lost", "messages", [0, 0, 0])]),
     )
-    assert rows == [("Peak memory", "MB", "110", "130", "1.18", "NO", False),
-                    ("Messages lost", "messages", "0", "0", "-", "yes", False)]
+    assert rows == [("Peak memory", "MB", "110", "130", "1.18", "NO", False, "110", "130"),
+                    ("Messages lost", "messages", "0", "0", "-", "yes", False, "0", "0")]
 
 
 def test_a_figure_in_one_run_only_is_shown_as_such():
     rows = compared(a_run(700, [upload(90.0)]), a_run(700, [upload(90.0), upload(95.0, "Download 50 MB, local")]))
-    assert rows[1] == ("Download 50 MB, local", "ratio", "-", "0.95", "-", "only in B", True)
+    assert rows[1] == ("Download 50 MB, local", "ratio", "-", "0.95", "-", "only in B", True, "-", "0.95")
+
+
+def test_each_run_shows_the_range_of_its_per_sample_ratios_beside_the_medians(tmp_path, capsys):
+    steady = Figure("Upload 200 MB, direct, s3", "MB/s", [70.0, 72.0, 71.0, 69.0, 73.0], "boto3",
+                    [100.0] * 5, Target("ratio", ">=", 0.8))
+    swinging = Figure("Upload 200 MB, direct, s3", "MB/s", [55.0, 93.0, 60.0, 80.0, 62.0], "boto3",
+                      [100.0] * 5, Target("ratio", ">=", 0.8))
+    [row] = compared(a_run(700, [steady]), a_run(700, [swinging]))
+    assert (row.a, row.range_a, row.b, row.range_b, row.agreement) == ("0.71", "0.69–0.73", "0.62", "0.55–0.93", "NO")
+    assert main([written(tmp_path, "a", a_run(700, [steady])), written(tmp_path, "b", a_run(700, [swinging]))]) == 1
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| Upload")]
+    assert [cell.strip() for cell in line.split("|")[3:-1]] == ["0.71", "0.62", "0.87", "NO", "0.69–0.73", "0.55–0.93"]
 
 
 def test_two_runs_whose_ratios_agree_exit_zero_and_print_both_values(tmp_path, capsys):
@@ -98,4 +110,4 @@ def test_a_figure_held_to_its_own_target_is_compared_as_a_figure_even_beside_a_r
         return a_run(700, [Figure(wait, "ms", [ms] * 5, "Redis", [redis_ms] * 5, Target("figure", "<", 100))])
 
     rows = compared(run_with(55.0, 5.0), run_with(57.0, 9.0))
-    assert rows == [(wait, "ms", "55", "57", "1.04", "yes", False)]
+    assert rows == [(wait, "ms", "55", "57", "1.04", "yes", False, "55", "57")]
