@@ -24,12 +24,14 @@ second, so that no sample is too short to measure.
 """
 
 import math
+import os
+import shutil
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from bench.harness import QUICK, Figure, Section, Target, envlist, interleaved, markdown_table
+from bench.harness import QUICK, SAMPLES, Figure, Section, Target, envlist, interleaved, markdown_table
 from bench.servers import MinimalServer, MotoServer
 from bench.site import MIB, Site, flush_writes, generate_step, pin_apart, warm
 
@@ -38,6 +40,10 @@ SIZES_MB = [int(size) for size in envlist("BENCH_SIZES_MB", "50" if QUICK else "
 RATIO_TARGET = 0.8
 MIN_SAMPLE_SECONDS = 1.0
 PEAK_RSS_TARGET_MB = 150
+# A transfer's per-sample ratio spans more than the other sections' (0.42-0.77 for one S3 upload on an idle
+# machine), so five samples leave its median to luck: the transfers take seven.
+TRANSFER_SAMPLES = int(os.environ.get("BENCH_TRANSFER_SAMPLES") or (SAMPLES if QUICK else max(SAMPLES, 7)))
+RAM_FOLDER = Path("/dev/shm")
 
 
 def timed(action):
@@ -170,9 +176,9 @@ def measure(section, site, storage, files, reference, objects):
         for name, action in (("simple", simple), ("direct (resumable, in parts)", direct)):
             if storage == "local":  # the local reference's speed depends on what ran before it
                 action, their_action = after_the_same(action, settle), after_the_same(upload_reference, settle)
-                mine, theirs = interleaved(action, their_action, settle, swap=False)
+                mine, theirs = interleaved(action, their_action, settle, TRANSFER_SAMPLES, swap=False)
             else:
-                mine, theirs = interleaved(action, upload_reference, settle)
+                mine, theirs = interleaved(action, upload_reference, settle, TRANSFER_SAMPLES)
             section.add(Figure(
                 f"Upload {size_mb} MB, {name}, {storage}", "MB/s", mine, reference.upload_how, theirs,
                 Target("ratio", ">=", RATIO_TARGET),
@@ -199,7 +205,8 @@ def measure(section, site, storage, files, reference, objects):
         def downloads(url, size_mb=size_mb, repeats=repeats):
             return repeats * size_mb / timed(lambda: [site.http.drain(url) for _ in range(repeats)])
 
-        mine, theirs = interleaved(lambda: downloads(partsite_url), lambda: downloads(reference_url), settle_download)
+        mine, theirs = interleaved(lambda: downloads(partsite_url), lambda: downloads(reference_url), settle_download,
+                                   TRANSFER_SAMPLES)
         section.add(Figure(
             f"Download {size_mb} MB, {storage}", "MB/s", mine, reference.download_how, theirs,
             Target("ratio", ">=", RATIO_TARGET),
@@ -231,6 +238,38 @@ def after_the_same(action, settle):
     return warmed
 
 
+def scratch_folder(sizes_mb):
+    """Where the files, the sites' data and moto's spooled objects go: BENCH_TRANSFERS_DIR, else memory.
+
+    On a virtual machine's disk the same 200 MB PUT to the minimal server took 321 to 951 MB/s from
+    one sample to the next, as the disk happened to run: the ratios moved with the disk, not with
+    the code. In a RAM file system (/dev/shm, when it has room for the files twice over) the figures
+    are the software's: what Partsite does to the bytes beside what a minimal server does. What a
+    disk costs on top (the direct upload's sync of each part as it is appended) is then not in them;
+    BENCH_TRANSFERS_DIR=/var/tmp measures on disk.
+    """
+    chosen = os.environ.get("BENCH_TRANSFERS_DIR")
+    if chosen:
+        return Path(chosen)
+    room_needed = 3 * sum(sizes_mb) * MIB + 2 * 1024 * MIB
+    if RAM_FOLDER.is_dir() and os.access(RAM_FOLDER, os.W_OK) and shutil.disk_usage(RAM_FOLDER).free > room_needed:
+        return RAM_FOLDER
+    return Path(tempfile.gettempdir())
+
+
+def file_system(folder):
+    """`tmpfs at /dev/shm`: the file system a folder is on, from /proc/mounts (the longest mount point above it)."""
+    folder, found = Path(folder).resolve(), ("unknown", "?")
+    try:
+        mounts = [line.split()[1:3] for line in Path("/proc/mounts").read_text().splitlines()]
+    except OSError:
+        return f"a file system at {folder}"
+    for mount_point, kind in mounts:
+        if folder.is_relative_to(mount_point) and len(mount_point) >= len(found[1]) and mount_point != found[1]:
+            found = (kind, mount_point)
+    return f"{found[0]} at {found[1]}"
+
+
 def where_parts_went(site, upload):
     to_partsite = sum(part["url"].startswith(site.base) or part["url"].startswith("/") for part in upload["parts"])
     if to_partsite == len(upload["parts"]):
@@ -245,7 +284,13 @@ def main():
     if unknown:
         raise SystemExit(f"BENCH_STORAGE may name local and s3, not {', '.join(sorted(unknown))}")
     parts_rows = []
-    with tempfile.TemporaryDirectory(prefix="partsite-bench-transfers-") as scratch:
+    folder = scratch_folder(SIZES_MB)
+    section.setup["files"] = f"{file_system(folder)} (BENCH_TRANSFERS_DIR)"
+    section.setup["samples"] = TRANSFER_SAMPLES
+    print(f"Files on {section.setup['files']}; {TRANSFER_SAMPLES} samples a figure", flush=True)
+    # moto spools what it stores beyond a few MB into temporary files: into the same folder.
+    os.environ["TMPDIR"] = str(folder)
+    with tempfile.TemporaryDirectory(prefix="partsite-bench-transfers-", dir=folder) as scratch:
         scratch = Path(scratch)
         print(f"Generating STEP files of {', '.join(map(str, SIZES_MB))} MB ...", flush=True)
         files = {"warm-up": (scratch / "warm-up.step", generate_step(scratch / "warm-up.step", 1))}
