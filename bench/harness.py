@@ -35,6 +35,9 @@ def envlist(name, default):
 QUICK = envbool("BENCH_QUICK")
 # At least five samples make a median and a spread worth reading; a quick run takes three and says so.
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", 3 if QUICK else 5))
+# A transfer's per-sample ratios spread wider than the other sections' (0.42-0.77 for one S3 upload on an
+# idle machine), so five samples leave its median to luck: the transfers take at least seven.
+TRANSFER_SAMPLES = int(os.environ.get("BENCH_TRANSFER_SAMPLES") or (SAMPLES if QUICK else max(SAMPLES, 7)))
 RUN_DIR = Path(os.environ.get("BENCH_RUN_DIR") or ROOT / "bench" / "out")
 
 

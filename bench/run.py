@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from bench import machine, report
-from bench.harness import QUICK, ROOT, SAMPLES, envlist
+from bench.harness import QUICK, ROOT, SAMPLES, TRANSFER_SAMPLES, envlist
 
 SECTIONS = ("transfers", "hashing", "listing", "conversion", "children", "broker", "viewer")
 IDLE_CHECK_SECONDS = 5
@@ -60,11 +60,18 @@ def estimate(chosen, previous, calibration):
     earlier = {}
     if previous and previous.get("quick") == QUICK:
         then = (previous["calibration_before"] + previous.get("calibration_after", previous["calibration_before"])) / 2
-        scale = SAMPLES / previous["samples"] * then / calibration
-        earlier = {raw["name"]: raw["busy"]["seconds"] * scale for raw in previous["sections"]
+        earlier = {raw["name"]: raw["busy"]["seconds"] * then / calibration
+                   * samples_of(raw["name"]) / (raw.get("setup", {}).get("samples") or previous["samples"])
+                   for raw in previous["sections"]
                    if raw.get("busy") and not raw.get("exit_code") and not raw.get("skipped")}
     return [(name, earlier[name], f"the run of {previous['date']}") if name in earlier else
-            (name, TYPICAL_SECONDS[name][QUICK] * SAMPLES / (3 if QUICK else 5), "typical") for name in chosen]
+            (name, TYPICAL_SECONDS[name][QUICK] * samples_of(name) / (3 if QUICK else 5), "typical")
+            for name in chosen]
+
+
+def samples_of(section):
+    """The samples a section takes of each figure: the transfers' own count, the others BENCH_SAMPLES."""
+    return TRANSFER_SAMPLES if section == "transfers" else SAMPLES
 
 
 def soak():

@@ -31,7 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.harness import QUICK, SAMPLES, Figure, Section, Target, envlist, interleaved, markdown_table
+from bench.harness import QUICK, TRANSFER_SAMPLES, Figure, Section, Target, envlist, interleaved, markdown_table
 from bench.servers import MinimalServer, MotoServer
 from bench.site import MIB, Site, flush_writes, generate_step, pin_apart, warm
 
@@ -40,9 +40,6 @@ SIZES_MB = [int(size) for size in envlist("BENCH_SIZES_MB", "50" if QUICK else "
 RATIO_TARGET = 0.8
 MIN_SAMPLE_SECONDS = 1.0
 PEAK_RSS_TARGET_MB = 150
-# A transfer's per-sample ratio spans more than the other sections' (0.42-0.77 for one S3 upload on an idle
-# machine), so five samples leave its median to luck: the transfers take seven.
-TRANSFER_SAMPLES = int(os.environ.get("BENCH_TRANSFER_SAMPLES") or (SAMPLES if QUICK else max(SAMPLES, 7)))
 RAM_FOLDER = Path("/dev/shm")
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from bench import run
-from bench.harness import QUICK, ROOT, SAMPLES, Figure, Section, Target
+from bench.harness import QUICK, ROOT, SAMPLES, TRANSFER_SAMPLES, Figure, Section, Target
 
 
 def a_previous_run(samples, calibration, seconds, quick=QUICK):
@@ -15,16 +15,23 @@ def a_previous_run(samples, calibration, seconds, quick=QUICK):
 
 
 def test_a_section_is_expected_to_take_as_long_as_last_time_scaled_by_samples_and_machine_speed():
-    previous = a_previous_run(SAMPLES * 2, 800.0, {"transfers": 600.0})
-    [(name, seconds, source)] = run.estimate(["transfers"], previous, calibration=400.0)
-    assert (name, round(seconds), source) == ("transfers", 600, "the run of 2026-12-01 03:00 UTC")
+    previous = a_previous_run(SAMPLES * 2, 800.0, {"listing": 600.0})
+    [(name, seconds, source)] = run.estimate(["listing"], previous, calibration=400.0)
+    assert (name, round(seconds), source) == ("listing", 600, "the run of 2026-12-01 03:00 UTC")
+
+
+def test_the_transfers_are_scaled_by_their_own_sample_count_then_and_now():
+    previous = a_previous_run(SAMPLES, 800.0, {"transfers": 600.0})
+    previous["sections"][0]["setup"] = {"samples": TRANSFER_SAMPLES * 2}
+    [(_, seconds, _)] = run.estimate(["transfers"], previous, calibration=800.0)
+    assert round(seconds) == 300
 
 
 def test_without_an_earlier_run_of_the_same_kind_the_typical_figure_is_used():
     previous = a_previous_run(SAMPLES, 800.0, {"transfers": 60.0}, quick=not QUICK)
     expected = run.estimate(["transfers", "broker"], previous, calibration=800.0)
     assert [source for _, _, source in expected] == ["typical", "typical"]
-    assert expected[0][1] == run.TYPICAL_SECONDS["transfers"][QUICK] * SAMPLES / (3 if QUICK else 5)
+    assert expected[0][1] == run.TYPICAL_SECONDS["transfers"][QUICK] * TRANSFER_SAMPLES / (3 if QUICK else 5)
 
 
 def test_a_section_that_failed_last_time_is_not_an_estimate():
