@@ -67,7 +67,10 @@ def render(run):
              or "-"),
             ("Calibration: SHA-256 on one core (hashlib)",
              f"{run['calibration_before']:.0f} MB/s before the run, {run['calibration_after']:.0f} MB/s after"),
-            ("Samples", f"{run['samples']} per figure" + (" (quick run)" if run["quick"] else "")),
+            ("Samples", f"{run['samples']} per figure" + "".join(
+                f", {section['setup']['samples']} in {section['name']}" for section in run["sections"]
+                if section.get("setup", {}).get("samples", run["samples"]) != run["samples"])
+             + (" (quick run)" if run["quick"] else "")),
             *([("Duration", f"{run['seconds'] / 60:.1f} minutes for the sections (expected "
                             f"{sum(run['expected_seconds'].values()) / 60:.1f})")] if "seconds" in run else []),
             ("Settings", ", ".join(f"{name}={value}" for name, value in run["knobs"].items()) or "the defaults"),

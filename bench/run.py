@@ -100,6 +100,15 @@ def main():
     print("Settings: " + (", ".join(f"{name}={value}" for name, value in run["knobs"].items()) or "the defaults")
           + " (each section prints what it runs on)", flush=True)
     machine.adopt_orphans()
+    with machine.FreedMemoryKept() as kept:
+        run["machine"]["Free page reporting"] = kept.words
+        print(f"Free page reporting: {kept.words}", flush=True)
+        measure(run, chosen, out)
+    write(run, out)
+
+
+def measure(run, chosen, out):
+    """Check the machine is idle, calibrate, run each chosen section, calibrate again."""
     busy = machine.Busy()
     time.sleep(IDLE_CHECK_SECONDS)
     run["idle_check"] = busy.end()
@@ -132,6 +141,10 @@ def main():
                   flush=True)
     run["seconds"] = time.monotonic() - started
     run["calibration_after"] = machine.calibrate()
+
+
+def write(run, out):
+    """RESULTS.md and results.json, with the soak figures; the exit code is 1 if a section failed."""
     run["sections"].append(soak())
     (out / "results.json").write_text(json.dumps(run, indent=1))
     (out / "RESULTS.md").write_text(report.render(run))

@@ -209,11 +209,12 @@ class Http:
                 location = response.getheader("Location")
                 response.read()
                 return Http(self.base).drain(location, digest=digest)
-            sha256, size = hashlib.sha256() if digest else None, 0
-            while chunk := response.read(READ_BYTES):
+            # Into one buffer, reused: a new MiB for every read is the client's allocator at work, not the server.
+            sha256, size, buffer = hashlib.sha256() if digest else None, 0, memoryview(bytearray(READ_BYTES))
+            while read := response.readinto(buffer):
                 if sha256:
-                    sha256.update(chunk)
-                size += len(chunk)
+                    sha256.update(buffer[:read])
+                size += read
             return size, sha256.hexdigest() if sha256 else None
         finally:
             connection.close()

@@ -49,7 +49,8 @@ def test_a_run_writes_one_report_with_its_duration_the_sections_left_out_and_the
     soak.figures = [Figure("Failed requests in the soak", "requests", [0.0], target=Target("figure", "<=", 0))]
     (tmp_path / "soak.json").write_text(json.dumps({**soak.__dict__, "figures": [figure.as_json() for figure in soak.figures]}))
     env = {**os.environ, "BENCH_SECTIONS": "hashing", "BENCH_HASHING_MB": "4", "BENCH_SAMPLES": "2",
-           "BENCH_OUT": str(tmp_path / "out"), "BENCH_SOAK_RESULTS": str(tmp_path / "soak.json")}
+           "BENCH_OUT": str(tmp_path / "out"), "BENCH_SOAK_RESULTS": str(tmp_path / "soak.json"),
+           "BENCH_PAGE_REPORTING": "leave"}  # a test does not retune the machine it runs on
     env.pop("BENCH_QUICK", None)
     finished = subprocess.run([sys.executable, "-m", "bench.run"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
@@ -57,6 +58,7 @@ def test_a_run_writes_one_report_with_its_duration_the_sections_left_out_and_the
     text = (tmp_path / "out" / "RESULTS.md").read_text()
     assert "**Part of a run** (BENCH_SECTIONS): transfers, listing, conversion, children, broker, viewer not run." in text
     assert "**2 samples per figure**" in text
+    assert "| Free page reporting " in text
     assert "minutes for the sections (expected" in text
     assert "## Soak\n\nNot from this run: measured at fedcba987654 Soak, 2026-11-29 08:00 UTC." in text
     measured = json.loads((tmp_path / "out" / "results.json").read_text())
