@@ -96,7 +96,7 @@ class FreedMemoryKept:
     after it is freed; the next write into it then waits for the host to supply each page
     again. A benchmark frees hundreds of MB between samples (the previous sample's files): on
     a machine reporting 2 MiB blocks with no delay, writing 1.5 GB into tmpfs ran 840-2,500
-    MB/s from one pass to the next, and 2,900-3,300 with reporting held off. Held off, the
+    MB/s from one pass to the next, and 2,800-3,300 with reporting held off. Held off, the
     transfers' figures measure the code, not the host's memory handling.
 
     With the kernel's min_free_ms (a delay before a free page is reported, on kernels that have
