@@ -85,7 +85,7 @@ def describe():
 
 
 PAGE_REPORTING = Path("/sys/module/page_reporting/parameters")
-KEEP_FREED_MS = 300_000  # min_free_ms during a run: a page freed less than 5 minutes ago stays (the kernel takes no more than about that)
+KEEP_FREED_MS = 300_000  # min_free_ms for a run: a page freed less than 5 minutes ago stays (about the most it takes)
 LARGEST_ORDER = "10"  # page_reporting_order's highest value on x86-64: only free 4 MiB blocks are given back
 
 
