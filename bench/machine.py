@@ -63,6 +63,13 @@ def stamp():
     return {"commit": commit(), "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
+def file_system(folder):
+    """`tmpfs at /dev/shm`: the kind of file system a folder is on, and where it is mounted (findmnt)."""
+    # A folder mounted over more than once is listed once a mount; the first line is enough.
+    found = (_run("findmnt", "-n", "-o", "FSTYPE,TARGET", "--target", str(folder)).splitlines() or [""])[0].split()
+    return f"{found[0]} at {found[1]}" if len(found) == 2 else f"a file system at {folder}"
+
+
 def describe():
     """The machine and the software, as (label, value) rows."""
     cpu = _proc_field("/proc/cpuinfo", "model name") or platform.processor() or "unknown"

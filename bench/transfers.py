@@ -31,6 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
+from bench import machine
 from bench.harness import QUICK, TRANSFER_SAMPLES, Figure, Section, Target, envlist, interleaved, markdown_table
 from bench.servers import MinimalServer, MotoServer
 from bench.site import MIB, Site, flush_writes, generate_step, pin_apart, warm
@@ -258,19 +259,6 @@ def scratch_folder(sizes_mb):
     return Path(tempfile.gettempdir())
 
 
-def file_system(folder):
-    """`tmpfs at /dev/shm`: the file system a folder is on, from /proc/mounts (the longest mount point above it)."""
-    folder, found = Path(folder).resolve(), ("unknown", "?")
-    try:
-        mounts = [line.split()[1:3] for line in Path("/proc/mounts").read_text().splitlines()]
-    except OSError:
-        return f"a file system at {folder}"
-    for mount_point, kind in mounts:
-        if folder.is_relative_to(mount_point) and len(mount_point) >= len(found[1]) and mount_point != found[1]:
-            found = (kind, mount_point)
-    return f"{found[0]} at {found[1]}"
-
-
 def where_parts_went(site, upload):
     to_partsite = sum(part["url"].startswith(site.base) or part["url"].startswith("/") for part in upload["parts"])
     if to_partsite == len(upload["parts"]):
@@ -286,7 +274,7 @@ def main():
         raise SystemExit(f"BENCH_STORAGE may name local and s3, not {', '.join(sorted(unknown))}")
     parts_rows = []
     folder = scratch_folder(SIZES_MB)
-    section.setup["files"] = f"{file_system(folder)} (BENCH_TRANSFERS_DIR)"
+    section.setup["files"] = f"{machine.file_system(folder)} (BENCH_TRANSFERS_DIR)"
     section.setup["samples"] = TRANSFER_SAMPLES
     print(f"Files on {section.setup['files']}; {TRANSFER_SAMPLES} samples a figure", flush=True)
     # moto spools what it stores beyond a few MB into temporary files: into the same folder.

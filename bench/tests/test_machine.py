@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench import machine
 from bench.machine import Busy
@@ -75,3 +76,10 @@ def test_leave_leaves_the_kernels_setting_and_says_so(tmp_path, monkeypatch):
 def test_a_machine_that_does_not_report_free_pages_is_said_to(tmp_path):
     with machine.FreedMemoryKept(tmp_path / "absent") as kept:
         assert kept.words.startswith("none")
+
+
+def test_the_file_system_of_a_folder_is_named_with_its_mount_point(tmp_path):
+    kind, at, mount_point = machine.file_system(tmp_path).split(" ", 2)
+    assert at == "at" and kind and tmp_path.is_relative_to(mount_point)
+    if Path("/dev/shm").is_mount():
+        assert machine.file_system("/dev/shm") == "tmpfs at /dev/shm"

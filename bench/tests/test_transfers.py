@@ -19,16 +19,3 @@ def test_without_room_in_memory_the_files_go_to_the_temporary_folder(monkeypatch
     monkeypatch.setattr(transfers, "RAM_FOLDER", tmp_path)
     monkeypatch.setattr(transfers.tempfile, "gettempdir", lambda: "/var/tmp")
     assert str(transfers.scratch_folder([10**9])) == "/var/tmp"
-
-
-def test_the_file_system_named_is_the_deepest_mount_above_the_folder(monkeypatch, tmp_path):
-    mounts = tmp_path / "mounts"
-    mounts.write_text("/dev/vda / ext4 rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\nproc /proc proc rw 0 0\n")
-    real_path = transfers.Path
-
-    def fake_path(*parts):
-        return mounts if parts == ("/proc/mounts",) else real_path(*parts)
-
-    monkeypatch.setattr(transfers, "Path", fake_path)
-    assert transfers.file_system("/dev/shm/partsite-bench") == "tmpfs at /dev/shm"
-    assert transfers.file_system("/var/tmp") == "ext4 at /"
