@@ -21,6 +21,7 @@ from `make soak`, not from this run: a harness Section saved as BENCH_SOAK_RESUL
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -100,11 +101,17 @@ def main():
     print("Settings: " + (", ".join(f"{name}={value}" for name, value in run["knobs"].items()) or "the defaults")
           + " (each section prints what it runs on)", flush=True)
     machine.adopt_orphans()
+    stop_on_sigterm()
     with machine.FreedMemoryKept() as kept:
         run["machine"]["Free page reporting"] = kept.words
         print(f"Free page reporting: {kept.words}", flush=True)
         measure(run, chosen, out)
     write(run, out)
+
+
+def stop_on_sigterm():
+    """A run stopped with SIGTERM (kill, a timeout) unwinds as an exit, so the kernel's setting is restored."""
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
 
 
 def measure(run, chosen, out):

@@ -64,3 +64,19 @@ def test_a_run_writes_one_report_with_its_duration_the_sections_left_out_and_the
     measured = json.loads((tmp_path / "out" / "results.json").read_text())
     assert [section["name"] for section in measured["sections"]] == ["hashing", "soak"]
     assert len(measured["sections"][0]["figures"][0]["samples"]) == 2
+
+
+def test_a_run_stopped_with_sigterm_restores_the_kernels_page_reporting(tmp_path):
+    parameters = tmp_path / "page_reporting"
+    parameters.mkdir()
+    (parameters / "min_free_ms").write_text("0")
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from bench import machine, run\n"
+        "machine.PAGE_REPORTING = Path(sys.argv[1]); run.stop_on_sigterm()\n"
+        "with machine.FreedMemoryKept():\n    print('held', flush=True); time.sleep(60)\n"
+    ), str(parameters)], cwd=ROOT, env={**os.environ, "BENCH_PAGE_REPORTING": ""}, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline() == "held\n"
+    assert (parameters / "min_free_ms").read_text() != "0"
+    child.terminate()
+    assert child.wait(timeout=30) == 128 + 15
+    assert (parameters / "min_free_ms").read_text() == "0"
