@@ -245,10 +245,10 @@ def scratch_folder(sizes_mb):
 
     On a virtual machine's disk the same 200 MB PUT to the minimal server took 321 to 951 MB/s from
     one sample to the next, as the disk happened to run: the ratios moved with the disk, not with
-    the code. In a RAM file system (/dev/shm, when it has room for the files twice over) the figures
-    are the software's: what Partsite does to the bytes beside what a minimal server does. What a
-    disk costs on top (the direct upload's sync of each part as it is appended) is then not in them;
-    BENCH_TRANSFERS_DIR=/var/tmp measures on disk.
+    the code. In a RAM file system (/dev/shm, when it has room for the files three times over and
+    2 GiB to spare) the figures are the software's: what Partsite does to the bytes beside what a
+    minimal server does. What a disk costs on top (the direct upload's sync of each part as it is
+    appended) is then not in them; BENCH_TRANSFERS_DIR=/var/tmp measures on disk.
     """
     chosen = os.environ.get("BENCH_TRANSFERS_DIR")
     if chosen:
